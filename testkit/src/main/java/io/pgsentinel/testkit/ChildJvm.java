@@ -1,0 +1,171 @@
+package io.pgsentinel.testkit;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A JVM main class run as a separate process with the test's classpath, so a test can treat
+ * it like a host: kill -9 it, freeze it (SIGSTOP, a long GC pause), thaw it. Its command line
+ * carries the run directory marker, so the kit's cleanup finds it even after this JVM died.
+ */
+public final class ChildJvm implements AutoCloseable {
+    private final String name;
+    private final Process process;
+    private final Path log;
+
+    private ChildJvm(String name, Process process, Path log) {
+        this.name = name;
+        this.process = process;
+        this.log = log;
+    }
+
+    /** Builds and starts a child JVM. */
+    public static Builder builder(String name, String mainClass) {
+        return new Builder(name, mainClass);
+    }
+
+    public static final class Builder {
+        private final String name;
+        private final String mainClass;
+        private final List<String> jvmArgs = new ArrayList<>(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+        private final List<String> args = new ArrayList<>();
+        private Map<String, String> environment = Map.of();
+
+        private Builder(String name, String mainClass) {
+            this.name = name;
+            this.mainClass = mainClass;
+        }
+
+        public Builder jvmArg(String arg) {
+            jvmArgs.add(arg);
+            return this;
+        }
+
+        public Builder args(String... values) {
+            args.addAll(List.of(values));
+            return this;
+        }
+
+        public Builder environment(Map<String, String> env) {
+            this.environment = Map.copyOf(env);
+            return this;
+        }
+
+        public ChildJvm start() {
+            KitRun run = KitRun.get();
+            Path dir = run.newDirectory("jvm-" + name + "-");
+            Path log = dir.resolve(name + ".log");
+            Path argFile = dir.resolve("classpath.args");
+            try {
+                // the classpath goes in an argument file: command lines have a length limit
+                Files.writeString(argFile, "-cp \"" + System.getProperty("java.class.path") + "\"\n",
+                        StandardCharsets.UTF_8);
+                List<String> command = new ArrayList<>();
+                command.add(ProcessHandle.current().info().command().orElse("java"));
+                command.add("-D" + KitRun.MARKER_PROPERTY + "=" + KitRun.marker(run.dir()));
+                command.addAll(jvmArgs);
+                command.add("@" + argFile);
+                command.add(mainClass);
+                command.addAll(args);
+                ProcessBuilder builder = new ProcessBuilder(command)
+                        .redirectErrorStream(true)
+                        .redirectOutput(log.toFile())
+                        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                        .directory(dir.toFile());
+                builder.environment().putAll(environment);
+                ChildJvm child = new ChildJvm(name, builder.start(), log);
+                run.register(child);
+                return child;
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot start child JVM " + name, e);
+            }
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public Path log() {
+        return log;
+    }
+
+    public String logText() {
+        try {
+            return Files.readString(log, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** SIGKILL, as a host loss; waits until the process is gone. */
+    public void kill9() {
+        process.destroyForcibly();
+        awaitExit(Duration.ofSeconds(30));
+    }
+
+    /** SIGTERM (a systemd stop), waiting up to {@code timeout}, then SIGKILL. */
+    public void stop(Duration timeout) {
+        process.destroy();
+        try {
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                kill9();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    public void freeze() {
+        Processes.signal("STOP", pid());
+    }
+
+    public void thaw() {
+        Processes.signal("CONT", pid());
+    }
+
+    public boolean isFrozen() {
+        return "T".equals(Processes.state(pid()));
+    }
+
+    public int awaitExit(Duration timeout) {
+        try {
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new AssertionError(name + " did not exit within " + timeout.toMillis() + " ms");
+            }
+            return process.exitValue();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (process.isAlive()) {
+            kill9();
+        }
+        KitRun.get().unregister(this);
+    }
+
+    @Override
+    public String toString() {
+        return "ChildJvm[" + name + " pid " + pid() + "]";
+    }
+}

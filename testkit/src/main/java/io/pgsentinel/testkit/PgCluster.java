@@ -1,0 +1,233 @@
+package io.pgsentinel.testkit;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A real PostgreSQL primary with streaming replicas on free loopback ports, in a directory
+ * of the {@link KitRun}, run as the {@code postgres} OS user when the tests run as root.
+ * Recipe and timings: ../shared/TESTING.md. Close it (or let the JVM exit) to stop
+ * everything and delete its files.
+ */
+public final class PgCluster implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(PgCluster.class);
+    private static final Duration BASEBACKUP_TIMEOUT = Duration.ofSeconds(120);
+    private static Path template;
+
+    private final PgInstall install;
+    private final Path directory;
+    private final Path socketDirectory;
+    private final List<PgNode> nodes = new ArrayList<>();
+    private volatile boolean closed;
+
+    private PgCluster(PgInstall install, Path directory) {
+        this.install = install;
+        this.directory = directory;
+        this.socketDirectory = directory.resolve("s");
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Settings for fast tests; every one can be overridden through {@link Builder#setting}. */
+    public static Map<String, String> defaultSettings() {
+        Map<String, String> settings = new LinkedHashMap<>();
+        settings.put("listen_addresses", "'127.0.0.1'");
+        settings.put("wal_level", "replica");
+        settings.put("max_wal_senders", "10");
+        settings.put("max_replication_slots", "10");
+        settings.put("hot_standby", "on");
+        settings.put("wal_log_hints", "on"); // pg_rewind needs it
+        settings.put("fsync", "off"); // tests only: no durability across a host crash is claimed here
+        settings.put("shared_buffers", "32MB");
+        settings.put("max_connections", "60");
+        settings.put("wal_receiver_status_interval", "1s");
+        // a replica whose upstream went away retries every 0.5 s instead of 5 s
+        settings.put("wal_retrieve_retry_interval", "500ms");
+        settings.put("wal_receiver_timeout", "10s");
+        settings.put("wal_sender_timeout", "10s");
+        settings.put("log_min_messages", "warning");
+        settings.put("log_line_prefix", "'%m [%p] '");
+        return settings;
+    }
+
+    public static final class Builder {
+        private int replicas = 2;
+        private final Map<String, String> settings = defaultSettings();
+
+        public Builder replicas(int count) {
+            if (count < 0) {
+                throw new IllegalArgumentException("replicas must be >= 0, got " + count);
+            }
+            this.replicas = count;
+            return this;
+        }
+
+        /** A postgresql.conf setting, value as written in the file (quote strings). */
+        public Builder setting(String name, String value) {
+            settings.put(name, value);
+            return this;
+        }
+
+        /** Starts the primary ({@code node1}) and the replicas ({@code node2}...), and waits until all stream. */
+        public PgCluster start() {
+            PgInstall install = PgInstall.find();
+            KitRun run = KitRun.get();
+            PgCluster cluster = new PgCluster(install, run.newDirectory("pg"));
+            run.register(cluster);
+            try {
+                cluster.createPrimary(settings);
+                for (int i = 0; i < replicas; i++) {
+                    cluster.addReplica("node" + (i + 2), cluster.nodes.get(0));
+                }
+                cluster.awaitAllStreaming(Duration.ofSeconds(60));
+                return cluster;
+            } catch (RuntimeException e) {
+                cluster.close();
+                throw e;
+            }
+        }
+    }
+
+    public PgInstall install() {
+        return install;
+    }
+
+    public Path directory() {
+        return directory;
+    }
+
+    /** The node created as primary; after a failover in a test, ask the servers who leads. */
+    public PgNode primary() {
+        return nodes.get(0);
+    }
+
+    /** The nodes created as replicas. */
+    public List<PgNode> replicas() {
+        return List.copyOf(nodes.subList(1, nodes.size()));
+    }
+
+    public List<PgNode> nodes() {
+        return List.copyOf(nodes);
+    }
+
+    public PgNode node(String name) {
+        return nodes.stream().filter(n -> n.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no node " + name + " in " + nodes));
+    }
+
+    /**
+     * Clones {@code upstream} into a new streaming replica named {@code name} with a physical
+     * replication slot of the same name, starts it, and returns it.
+     */
+    public synchronized PgNode addReplica(String name, PgNode upstream) {
+        PgNode node = newNode(name);
+        List<String> basebackup = List.of(install.bin("pg_basebackup").toString(),
+                "-h", upstream.host(), "-p", Integer.toString(upstream.port()), "-U", "postgres",
+                "-D", node.dataDirectory().toString(), "-R", "-X", "stream", "-C", "-S", name,
+                "-c", "fast", "--no-sync");
+        Command.run(Command.as(OsUser.serverUser(), basebackup), BASEBACKUP_TIMEOUT, directory).orThrow();
+        // -R writes application_name=walreceiver; name the replica so pg_stat_replication shows it
+        node.appendAutoConf("primary_conninfo = '" + conninfo(upstream, name) + "'");
+        node.appendAutoConf("primary_slot_name = '" + name + "'");
+        node.start();
+        nodes.add(node);
+        return node;
+    }
+
+    /** The libpq connection string a replica named {@code applicationName} uses to reach {@code upstream}. */
+    public static String conninfo(PgNode upstream, String applicationName) {
+        return "host=" + upstream.host() + " port=" + upstream.port() + " user=postgres application_name=" + applicationName;
+    }
+
+    /** Waits until the created primary sees every running created replica streaming. */
+    public void awaitAllStreaming(Duration timeout) {
+        int expected = nodes.size() - 1;
+        Await.until(expected + " replicas streaming from " + primary(), timeout, () -> Integer.parseInt(
+                primary().query("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")) == expected);
+    }
+
+    private void createPrimary(Map<String, String> settings) {
+        PgNode primary = newNode("node1");
+        Path source = template(install);
+        Command.run(List.of("cp", "-a", source.toString(), primary.dataDirectory().toString()),
+                Duration.ofSeconds(60)).orThrow();
+        StringBuilder conf = new StringBuilder("\n# pg-sentinel test kit\n");
+        settings.forEach((k, v) -> conf.append(k).append(" = ").append(v).append('\n'));
+        conf.append("unix_socket_directories = '").append(socketDirectory).append("'\n");
+        try {
+            Files.createDirectories(socketDirectory);
+            OsUser.chownToServerUser(directory);
+            Files.writeString(primary.dataDirectory().resolve("postgresql.conf"), conf, StandardCharsets.UTF_8,
+                    StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        primary.start();
+        nodes.add(primary);
+    }
+
+    private PgNode newNode(String name) {
+        if (nodes.stream().anyMatch(n -> n.name().equals(name))) {
+            throw new IllegalArgumentException("node " + name + " already exists");
+        }
+        return new PgNode(install, name, Ports.free(), directory.resolve(name), directory.resolve(name + ".log"));
+    }
+
+    /** One initdb per JVM; each cluster copies it (faster than initdb each time). */
+    private static synchronized Path template(PgInstall install) {
+        if (template == null) {
+            Path dir = KitRun.get().newDirectory("template");
+            Path data = dir.resolve("data");
+            OsUser.chownToServerUser(dir);
+            long start = System.nanoTime();
+            Command.run(Command.as(OsUser.serverUser(), List.of(install.bin("initdb").toString(),
+                    "-D", data.toString(), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                    "--locale=C.UTF-8", "--no-sync")), Duration.ofSeconds(120), dir).orThrow();
+            LOG.info("kit: initdb of the template took {} ms", (System.nanoTime() - start) / 1_000_000);
+            template = data;
+        }
+        return template;
+    }
+
+    /** Stops every server (thawing frozen ones first) and deletes the cluster's files. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (PgNode node : nodes) {
+            try {
+                if (node.isRunning()) {
+                    node.kill9();
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("kit: could not stop {}: {}", node, e.toString());
+            }
+        }
+        // servers started outside this object (a sentinel's rejoin) still name our directory
+        for (long pid : Processes.withCommandLineContaining(directory + "/")) {
+            Processes.killTree(pid, Duration.ofSeconds(10));
+        }
+        KitRun.deleteTree(directory);
+        KitRun.get().unregister(this);
+    }
+
+    @Override
+    public String toString() {
+        return "PgCluster" + nodes;
+    }
+}

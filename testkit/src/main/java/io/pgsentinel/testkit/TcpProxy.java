@@ -1,0 +1,145 @@
+package io.pgsentinel.testkit;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A loopback TCP proxy in front of one server, to cut a single client off while everything
+ * else runs: {@link #cut()} drops every connection and refuses new ones (a partition);
+ * {@link #blackhole()} keeps connections open but forwards nothing (packets lost);
+ * {@link #restore()} lets traffic through again.
+ */
+public final class TcpProxy implements AutoCloseable {
+    private final String targetHost;
+    private final int targetPort;
+    private final ServerSocket server;
+    private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private final AtomicBoolean cut = new AtomicBoolean();
+    private final AtomicBoolean blackholed = new AtomicBoolean();
+    private final Thread acceptor;
+
+    public TcpProxy(String targetHost, int targetPort) {
+        this.targetHost = targetHost;
+        this.targetPort = targetPort;
+        try {
+            this.server = new ServerSocket();
+            server.bind(new InetSocketAddress(InetAddress.getByName(Ports.LOOPBACK), 0));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot bind the proxy", e);
+        }
+        acceptor = new Thread(this::acceptLoop, "tcp-proxy-" + targetPort);
+        acceptor.setDaemon(true);
+        acceptor.start();
+        KitRun.get().register(this);
+    }
+
+    public int port() {
+        return server.getLocalPort();
+    }
+
+    public String address() {
+        return Ports.LOOPBACK + ":" + port();
+    }
+
+    /** Drops every open connection and refuses new ones until {@link #restore()}. */
+    public void cut() {
+        cut.set(true);
+        closeAll();
+    }
+
+    /** Forwards nothing, in either direction, until {@link #restore()}; connections stay open. */
+    public void blackhole() {
+        blackholed.set(true);
+    }
+
+    public void restore() {
+        cut.set(false);
+        blackholed.set(false);
+    }
+
+    private void acceptLoop() {
+        while (!server.isClosed()) {
+            try {
+                Socket client = server.accept();
+                if (cut.get()) {
+                    client.close();
+                    continue;
+                }
+                Socket upstream = new Socket();
+                try {
+                    upstream.connect(new InetSocketAddress(targetHost, targetPort), 2000);
+                } catch (IOException e) {
+                    client.close();
+                    continue;
+                }
+                sockets.add(client);
+                sockets.add(upstream);
+                pump(client, upstream);
+                pump(upstream, client);
+            } catch (IOException e) {
+                // the server socket was closed
+            }
+        }
+    }
+
+    private void pump(Socket from, Socket to) {
+        Thread t = new Thread(() -> {
+            byte[] buffer = new byte[16 * 1024];
+            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+                int n;
+                while ((n = in.read(buffer)) >= 0) {
+                    while (blackholed.get() && !cut.get()) {
+                        Await.sleep(java.time.Duration.ofMillis(10));
+                    }
+                    if (cut.get()) {
+                        break;
+                    }
+                    out.write(buffer, 0, n);
+                    out.flush();
+                }
+            } catch (IOException e) {
+                // either side closed
+            } finally {
+                closeQuietly(from);
+                closeQuietly(to);
+            }
+        }, "tcp-proxy-pump");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private void closeAll() {
+        for (Socket s : sockets) {
+            closeQuietly(s);
+        }
+        sockets.clear();
+    }
+
+    private static void closeQuietly(Socket s) {
+        try {
+            s.close();
+        } catch (IOException ignored) {
+            // already closed
+        }
+    }
+
+    @Override
+    public void close() {
+        cut.set(true);
+        try {
+            server.close();
+        } catch (IOException ignored) {
+            // already closed
+        }
+        closeAll();
+        KitRun.get().unregister(this);
+    }
+}
