@@ -1,0 +1,104 @@
+package io.pgsentinel.shared.topology;
+
+import io.pgsentinel.shared.zk.Names;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The published topology of a cluster (../shared/DESIGN.md, "Topology document"): who is the
+ * primary, who are the replicas and how far behind, which sentinel leads. Immutable.
+ *
+ * @param cluster   the cluster name
+ * @param epoch     +1 on every change of primary, never decreasing; the first is 1
+ * @param primary   the writable server
+ * @param replicas  every other registered server, in id order
+ * @param leader    the sentinel that leads, or null when none does
+ * @param paused    true while automatic failover is paused (maintenance)
+ * @param updatedAt when this document was written
+ */
+public record Topology(String cluster, long epoch, Primary primary, List<Replica> replicas, String leader,
+                       boolean paused, Instant updatedAt) {
+    /** The only document format this code reads and writes. */
+    public static final int FORMAT_VERSION = 1;
+
+    public Topology {
+        Names.requireValid("cluster", cluster);
+        if (epoch < 1) {
+            throw new IllegalArgumentException("epoch must be at least 1, got " + epoch);
+        }
+        Objects.requireNonNull(primary, "primary");
+        replicas = List.copyOf(replicas);
+        Objects.requireNonNull(updatedAt, "updatedAt");
+        Set<String> ids = new HashSet<>();
+        ids.add(primary.id());
+        for (Replica r : replicas) {
+            if (!ids.add(r.id())) {
+                throw new IllegalArgumentException("node id " + r.id() + " appears twice");
+            }
+        }
+        if (leader != null) {
+            Names.requireValid("leader", leader);
+        }
+    }
+
+    /** The writable server: where writes go. */
+    public record Primary(String id, String host, int port, long timeline) {
+        public Primary {
+            Names.requireValid("primary id", id);
+            requireHost(host);
+            requirePort(port);
+            if (timeline < 1) {
+                throw new IllegalArgumentException("timeline must be at least 1, got " + timeline);
+            }
+        }
+    }
+
+    /**
+     * A replica as clients see it.
+     *
+     * @param lagBytes how many bytes of WAL it has not yet replayed, or null when unknown (down)
+     */
+    public record Replica(String id, String host, int port, ReplicaState state, Long lagBytes) {
+        public Replica {
+            Names.requireValid("replica id", id);
+            requireHost(host);
+            requirePort(port);
+            Objects.requireNonNull(state, "state");
+            if (lagBytes != null && lagBytes < 0) {
+                throw new IllegalArgumentException("lagBytes must not be negative, got " + lagBytes);
+            }
+        }
+    }
+
+    public Optional<Replica> replica(String id) {
+        return replicas.stream().filter(r -> r.id().equals(id)).findFirst();
+    }
+
+    /** The same document with another leader and time stamp (republished on a change of leader). */
+    public Topology withLeader(String newLeader, Instant at) {
+        return new Topology(cluster, epoch, primary, replicas, newLeader, paused, at);
+    }
+
+    /** Whether {@code other} says the same thing, time stamp aside. */
+    public boolean sameContentAs(Topology other) {
+        return other != null && cluster.equals(other.cluster) && epoch == other.epoch
+                && primary.equals(other.primary) && replicas.equals(other.replicas)
+                && Objects.equals(leader, other.leader) && paused == other.paused;
+    }
+
+    static void requireHost(String host) {
+        if (host == null || host.isBlank() || host.length() > 255 || host.chars().anyMatch(Character::isWhitespace)) {
+            throw new IllegalArgumentException("host must be a host name or address without spaces, got '" + host + "'");
+        }
+    }
+
+    static void requirePort(int port) {
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("port must be between 1 and 65535, got " + port);
+        }
+    }
+}

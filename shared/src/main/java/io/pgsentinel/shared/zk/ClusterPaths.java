@@ -1,0 +1,92 @@
+package io.pgsentinel.shared.zk;
+
+/**
+ * Every ZooKeeper path of a cluster, in one place (../shared/DESIGN.md, "ZooKeeper layout").
+ *
+ * <pre>
+ * root/cluster/
+ *   topology        the published topology (clients watch it)
+ *   history/        one sequential node per failover or switchover
+ *   nodes/id        registered address and tags (persistent)
+ *   members/id      the sentinel's latest report of its server (ephemeral)
+ *   votes/id        the sentinel's view of every server (ephemeral)
+ *   leader/         leader election
+ *   fence/id        node id must not accept writes
+ *   maintenance     present while automatic failover is paused
+ *   switchover      a pending planned switchover
+ * </pre>
+ */
+public record ClusterPaths(String root, String cluster) {
+    public static final String DEFAULT_ROOT = "/pg-sentinel";
+
+    public ClusterPaths {
+        Names.requireValidRoot(root);
+        Names.requireValid("cluster name", cluster);
+    }
+
+    public String base() {
+        return root + "/" + cluster;
+    }
+
+    public String topology() {
+        return base() + "/topology";
+    }
+
+    public String history() {
+        return base() + "/history";
+    }
+
+    /** The prefix of a new sequential history node. */
+    public String historyEntryPrefix() {
+        return history() + "/entry-";
+    }
+
+    public String nodes() {
+        return base() + "/nodes";
+    }
+
+    public String node(String id) {
+        return nodes() + "/" + Names.requireValid("node id", id);
+    }
+
+    public String members() {
+        return base() + "/members";
+    }
+
+    public String member(String id) {
+        return members() + "/" + Names.requireValid("node id", id);
+    }
+
+    public String votes() {
+        return base() + "/votes";
+    }
+
+    public String vote(String id) {
+        return votes() + "/" + Names.requireValid("node id", id);
+    }
+
+    public String leader() {
+        return base() + "/leader";
+    }
+
+    public String fences() {
+        return base() + "/fence";
+    }
+
+    public String fence(String id) {
+        return fences() + "/" + Names.requireValid("node id", id);
+    }
+
+    public String maintenance() {
+        return base() + "/maintenance";
+    }
+
+    public String switchover() {
+        return base() + "/switchover";
+    }
+
+    /** The last segment of {@code path}: the node id of a child of nodes/, members/, votes/, fence/. */
+    public static String lastSegment(String path) {
+        return path.substring(path.lastIndexOf('/') + 1);
+    }
+}
