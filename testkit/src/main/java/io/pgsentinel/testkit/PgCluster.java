@@ -183,7 +183,8 @@ public final class PgCluster implements AutoCloseable {
         if (nodes.stream().anyMatch(n -> n.name().equals(name))) {
             throw new IllegalArgumentException("node " + name + " already exists");
         }
-        return new PgNode(install, name, Ports.free(), directory.resolve(name), directory.resolve(name + ".log"));
+        return new PgNode(install, name, Ports.free(), directory.resolve(name), directory.resolve(name + ".log"),
+                socketDirectory);
     }
 
     /** One initdb per JVM; each cluster copies it (faster than initdb each time). */

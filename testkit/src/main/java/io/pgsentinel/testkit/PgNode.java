@@ -29,13 +29,15 @@ public final class PgNode {
     private final int port;
     private final Path dataDirectory;
     private final Path logFile;
+    private final Path socketDirectory;
 
-    PgNode(PgInstall install, String name, int port, Path dataDirectory, Path logFile) {
+    PgNode(PgInstall install, String name, int port, Path dataDirectory, Path logFile, Path socketDirectory) {
         this.install = install;
         this.name = name;
         this.port = port;
         this.dataDirectory = dataDirectory;
         this.logFile = logFile;
+        this.socketDirectory = socketDirectory;
     }
 
     public String name() {
@@ -166,11 +168,21 @@ public final class PgNode {
         pgCtl("-m", mode.pgCtlName(), "-w", "-t", Long.toString(PG_CTL_TIMEOUT.toSeconds()), "stop");
     }
 
-    /** SIGKILL of the postmaster and its children, as a host loss does; waits until they are gone. */
+    /** SIGKILL of the postmaster and its children, as a host loss does; waits until they are dead. */
     public void kill9() {
         OptionalLong pid = postmasterPid();
         if (pid.isPresent()) {
             Processes.killTree(pid.getAsLong(), Duration.ofSeconds(30));
+            // Until its parent reaps it, a dead postmaster still holds its pid and PostgreSQL's
+            // start takes the zombie for a running server ("lock file postmaster.pid already
+            // exists"), and the same of the socket's lock file; every process of the server is
+            // dead, so both lock files are stale.
+            try {
+                Files.deleteIfExists(dataDirectory.resolve("postmaster.pid"));
+                Files.deleteIfExists(socketDirectory.resolve(".s.PGSQL." + port + ".lock"));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
     }
 

@@ -27,11 +27,6 @@ public final class Processes {
                 && !"Z".equals(state(pid));
     }
 
-    /** Whether {@code pid} has left the process table (a zombie has not: it still holds its pid). */
-    public static boolean isGone(long pid) {
-        return !Files.exists(Path.of("/proc", Long.toString(pid)));
-    }
-
     /** The single-letter state of {@code pid} from /proc (R, S, T for stopped, Z...), or "" if gone. */
     public static String state(long pid) {
         String stat = stat(pid);
@@ -110,16 +105,15 @@ public final class Processes {
     }
 
     /**
-     * Kills {@code pid} and all of its descendants with SIGKILL and waits until they have left
-     * the process table: PostgreSQL takes a zombie postmaster for a live one ("lock file
-     * postmaster.pid already exists"), so dead is not enough until its parent reaped it.
+     * Kills {@code pid} and all of its descendants with SIGKILL and waits until they are dead
+     * (a zombie is dead: it runs nothing and holds no memory, only its pid until reaped).
      */
     public static void killTree(long pid, Duration timeout) {
         List<Long> tree = new ArrayList<>(descendants(pid));
         tree.add(0, pid);
         // a stopped process still dies of SIGKILL, so no SIGCONT is needed first
         signal("KILL", tree);
-        Await.until("processes " + tree + " to exit", timeout, () -> tree.stream().allMatch(Processes::isGone));
+        Await.until("processes " + tree + " to exit", timeout, () -> tree.stream().noneMatch(Processes::isAlive));
     }
 
     private static String stat(long pid) {
