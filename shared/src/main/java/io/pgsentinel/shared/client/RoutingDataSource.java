@@ -203,7 +203,8 @@ public final class RoutingDataSource implements DataSource, AutoCloseable {
         List<MemberPool.Key> readable = new ArrayList<>();
         List<String> reasons = new ArrayList<>();
         for (Topology.Replica r : now.replicas()) {
-            if (r.state() != ReplicaState.STREAMING) {
+            // "lagging" is the sentinels' bound; the application's own bound decides here
+            if (r.state() != ReplicaState.STREAMING && r.state() != ReplicaState.LAGGING) {
                 reasons.add(r.id() + " is " + r.state().json());
             } else if (r.lagBytes() != null && r.lagBytes() > maxReplicaLagBytes) {
                 reasons.add(r.id() + " lags " + r.lagBytes() + " bytes, over the bound of " + maxReplicaLagBytes);
