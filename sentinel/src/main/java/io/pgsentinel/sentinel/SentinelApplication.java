@@ -3,6 +3,7 @@ package io.pgsentinel.sentinel;
 import io.dropwizard.core.Application;
 import io.dropwizard.core.setup.Bootstrap;
 import io.dropwizard.core.setup.Environment;
+import io.pgsentinel.sentinel.config.SentinelConfiguration;
 
 /** The sentinel daemon: {@code server config.yml} runs it, {@code check config.yml} validates. */
 public final class SentinelApplication extends Application<SentinelConfiguration> {

@@ -1,0 +1,52 @@
+package io.pgsentinel.sentinel.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.dropwizard.validation.ValidationMethod;
+import io.pgsentinel.shared.zk.Names;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotEmpty;
+import jakarta.validation.constraints.NotNull;
+
+/** {@code node:} this sentinel's node: its id, where its PostgreSQL is reached, and its tags. */
+public class NodeConfig {
+    /** The node id: a ZooKeeper path segment and a replication slot name. */
+    @NotEmpty
+    @JsonProperty
+    public String id;
+
+    /** Where peers and clients reach this node's PostgreSQL. */
+    @NotEmpty
+    @JsonProperty
+    public String host;
+
+    /** Base URL of this sentinel's HTTP API as peers and the CLI reach it; default http://host:port. */
+    @JsonProperty
+    public String apiUrl = "";
+
+    @Valid
+    @NotNull
+    @JsonProperty
+    public TagsConfig tags = new TagsConfig();
+
+    @ValidationMethod(message = "id may hold only letters, digits, '.', '_' and '-', starting with a letter or digit, "
+            + "at most 63 characters")
+    public boolean isIdValid() {
+        return id == null || Names.problem(id) == null;
+    }
+
+    @ValidationMethod(message = "host must be a host name or address without spaces")
+    public boolean isHostValid() {
+        return host == null || host.chars().noneMatch(Character::isWhitespace);
+    }
+
+    /** {@code node.tags:} how this node takes part in failover. */
+    public static class TagsConfig {
+        /** Among equally advanced candidates, the higher priority wins. */
+        @JsonProperty
+        public int priority = 100;
+
+        /** Never promote this node automatically. */
+        @JsonProperty
+        public boolean nofailover = false;
+    }
+}

@@ -1,0 +1,47 @@
+package io.pgsentinel.sentinel.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.dropwizard.util.DataSize;
+import io.dropwizard.validation.ValidationMethod;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotEmpty;
+import jakarta.validation.constraints.NotNull;
+
+/** {@code replication:} how replicas follow the primary and what a failover may lose. */
+public class ReplicationConfig {
+    /** Used in primary_conninfo and by pg_rewind / pg_basebackup. */
+    @NotEmpty
+    @JsonProperty
+    public String user = "postgres";
+
+    @JsonProperty
+    public String passwordFile = "";
+
+    /** {@code off} or {@code quorum}. */
+    @NotEmpty
+    @JsonProperty
+    public String synchronous = "off";
+
+    /** k in {@code ANY k (...)}. */
+    @Min(1)
+    @JsonProperty
+    public int synchronousCount = 1;
+
+    /**
+     * A candidate further behind the last known primary position than this is not promoted
+     * automatically; a replica further behind is shown as {@code lagging}.
+     */
+    @NotNull
+    @JsonProperty
+    public DataSize maxLagOnFailover = DataSize.megabytes(1);
+
+    @ValidationMethod(message = "synchronous must be off or quorum")
+    public boolean isSynchronousValid() {
+        return synchronous == null || synchronous.equals("off") || synchronous.equals("quorum");
+    }
+
+    @ValidationMethod(message = "passwordFile must be a readable file")
+    public boolean isPasswordFileReadable() {
+        return Secrets.isReadableOrUnset(passwordFile);
+    }
+}

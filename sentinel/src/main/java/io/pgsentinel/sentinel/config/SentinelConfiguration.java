@@ -1,0 +1,116 @@
+package io.pgsentinel.sentinel.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.dropwizard.core.Configuration;
+import io.dropwizard.core.server.DefaultServerFactory;
+import io.dropwizard.jetty.ConnectorFactory;
+import io.dropwizard.jetty.HttpConnectorFactory;
+import io.dropwizard.validation.ValidationMethod;
+import io.pgsentinel.shared.zk.Names;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotEmpty;
+import jakarta.validation.constraints.NotNull;
+import java.util.List;
+
+/**
+ * The sentinel's YAML configuration (../shared/DESIGN.md, "Configuration"; every key is
+ * commented in config/). Validation names the field and the limit; nothing starts on a bad file.
+ */
+public class SentinelConfiguration extends Configuration {
+    /** Default ports of the HTTP API and the admin endpoints (Patroni's REST API uses 8008 too). */
+    public static final int DEFAULT_API_PORT = 8008;
+    public static final int DEFAULT_ADMIN_PORT = 8009;
+
+    @NotEmpty
+    @JsonProperty
+    public String cluster;
+
+    @Valid
+    @NotNull
+    @JsonProperty
+    public NodeConfig node;
+
+    @Valid
+    @NotNull
+    @JsonProperty
+    public PostgresConfig postgres = new PostgresConfig();
+
+    @Valid
+    @NotNull
+    @JsonProperty
+    public ReplicationConfig replication = new ReplicationConfig();
+
+    @Valid
+    @NotNull
+    @JsonProperty
+    public ZooKeeperConfig zookeeper;
+
+    @Valid
+    @NotNull
+    @JsonProperty
+    public FailureDetectionConfig failureDetection = new FailureDetectionConfig();
+
+    @Valid
+    @NotNull
+    @JsonProperty
+    public FencingConfig fencing = new FencingConfig();
+
+    /** {@code rewind} (pg_rewind, a fresh clone if that fails) or {@code manual}. */
+    @NotEmpty
+    @JsonProperty
+    public String rejoin = "rewind";
+
+    public SentinelConfiguration() {
+        DefaultServerFactory server = new DefaultServerFactory();
+        server.setApplicationConnectors(List.of(http(DEFAULT_API_PORT)));
+        server.setAdminConnectors(List.of(http(DEFAULT_ADMIN_PORT)));
+        setServerFactory(server);
+    }
+
+    private static ConnectorFactory http(int port) {
+        HttpConnectorFactory connector = new HttpConnectorFactory();
+        connector.setPort(port);
+        return connector;
+    }
+
+    @ValidationMethod(message = "cluster may hold only letters, digits, '.', '_' and '-', starting with a letter or "
+            + "digit, at most 63 characters")
+    public boolean isClusterValid() {
+        return cluster == null || Names.problem(cluster) == null;
+    }
+
+    @ValidationMethod(message = "rejoin must be rewind or manual")
+    public boolean isRejoinValid() {
+        return rejoin == null || rejoin.equals("rewind") || rejoin.equals("manual");
+    }
+
+    @ValidationMethod(message = "zookeeper.sessionTimeout must be at least 2 x failureDetection.checkInterval + "
+            + "failureDetection.checkTimeout, so that a sentinel renews its presence several times per session")
+    public boolean isSessionLongEnoughForTheChecks() {
+        if (zookeeper == null || zookeeper.sessionTimeout == null || failureDetection == null
+                || failureDetection.checkInterval == null || failureDetection.checkTimeout == null) {
+            return true;
+        }
+        return zookeeper.sessionTimeout.toMilliseconds() >= 2 * failureDetection.checkInterval.toMilliseconds()
+                + failureDetection.checkTimeout.toMilliseconds();
+    }
+
+    /** The port of the first application connector: where this sentinel's HTTP API listens. */
+    public int apiPort() {
+        if (getServerFactory() instanceof DefaultServerFactory f && !f.getApplicationConnectors().isEmpty()
+                && f.getApplicationConnectors().get(0) instanceof HttpConnectorFactory h) {
+            return h.getPort();
+        }
+        return DEFAULT_API_PORT;
+    }
+
+    /** The base URL peers and the CLI use to reach this sentinel's API. */
+    public String apiUrl() {
+        if (node.apiUrl != null && !node.apiUrl.isEmpty()) {
+            return node.apiUrl.replaceAll("/+$", "");
+        }
+        boolean tls = getServerFactory() instanceof DefaultServerFactory f && !f.getApplicationConnectors().isEmpty()
+                && f.getApplicationConnectors().get(0).getClass().getSimpleName().startsWith("Https");
+        return (tls ? "https" : "http") + "://" + node.host + ":" + apiPort();
+    }
+}

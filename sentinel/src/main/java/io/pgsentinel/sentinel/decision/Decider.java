@@ -1,0 +1,268 @@
+package io.pgsentinel.sentinel.decision;
+
+import io.pgsentinel.sentinel.model.Lsn;
+import io.pgsentinel.sentinel.model.MemberReport;
+import io.pgsentinel.sentinel.model.RegisteredNode;
+import io.pgsentinel.sentinel.model.Role;
+import io.pgsentinel.sentinel.model.Standby;
+import io.pgsentinel.sentinel.model.Vote;
+import io.pgsentinel.shared.topology.ReplicaState;
+import io.pgsentinel.shared.topology.Topology;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * The failover decision: a pure function of a {@link Snapshot} and a {@link Policy}. No I/O, no
+ * clock reads (time comes in the snapshot), no Curator, no JDBC; every branch says why.
+ */
+public final class Decider {
+    private Decider() {
+    }
+
+    public static Decision decide(Snapshot s, Policy p) {
+        if (s.nodes().isEmpty()) {
+            return Decision.waiting("no node is registered yet", null);
+        }
+        List<String> writable = s.reports().values().stream()
+                .filter(r -> r.running() && r.role() == Role.PRIMARY && s.nodes().containsKey(r.id()))
+                .map(MemberReport::id).sorted().toList();
+        if (s.topology() == null) {
+            return bootstrap(s, p, writable);
+        }
+        Topology current = s.topology();
+        String primaryId = current.primary().id();
+        List<String> intruders = writable.stream().filter(id -> !id.equals(primaryId)).toList();
+        if (!intruders.isEmpty()) {
+            return new Decision(Decision.Action.SPLIT_BRAIN, String.join(" and ", intruders)
+                    + (intruders.size() == 1 ? " accepts" : " accept") + " writes but " + primaryId
+                    + " is the published primary (epoch " + current.epoch() + "): publishing nothing until "
+                    + (intruders.size() == 1 ? "it is" : "they are") + " fenced", null, null, writable);
+        }
+
+        Topology next = nextTopology(s, p, current);
+        Topology publish = needsPublish(s, p, current, next) ? next : null;
+        DownAssessment down = assessDown(s, p, primaryId);
+        if (!down.down()) {
+            if (down.seenDownBy() > 0) {
+                return Decision.waiting(down.describe(), publish);
+            }
+            return Decision.none("primary " + primaryId + " is up" + replicaSummary(next), publish);
+        }
+        String downText = down.describe();
+        if (s.maintenance()) {
+            return Decision.waiting(downText + "; automatic failover is paused (maintenance)", publish);
+        }
+        if (s.lastFailoverAtMillis() >= 0 && s.nowMillis() - s.lastFailoverAtMillis() < p.failoverCooldownMillis()) {
+            return Decision.waiting(downText + "; the previous failover was " + seconds(s.nowMillis()
+                    - s.lastFailoverAtMillis()) + " ago, and automatic failovers are at least "
+                    + seconds(p.failoverCooldownMillis()) + " apart", publish);
+        }
+        List<String> excluded = new ArrayList<>();
+        List<Candidate> candidates = candidates(s, primaryId, excluded);
+        if (candidates.isEmpty()) {
+            return Decision.waiting(downText + "; no candidate to promote: "
+                    + (excluded.isEmpty() ? "the cluster has no replica" : String.join(", ", excluded)), publish);
+        }
+        Candidate best = candidates.get(0);
+        long primaryLsn = lastKnownPrimaryPosition(s, primaryId);
+        if (primaryLsn >= 0 && primaryLsn - best.position() > p.maxLagOnFailoverBytes()) {
+            return Decision.waiting(downText + "; refusing automatic failover: the best candidate " + best.id()
+                    + " is " + Lsn.bytes(primaryLsn - best.position()) + " behind the last known primary position "
+                    + Lsn.format(primaryLsn) + " (maxLagOnFailover " + Lsn.bytes(p.maxLagOnFailoverBytes())
+                    + "); promote it by hand with a switchover if that loss is acceptable", publish);
+        }
+        String others = candidates.stream().skip(1)
+                .map(c -> c.id() + " at " + Lsn.format(c.position()) + " on timeline " + c.timeline())
+                .reduce((a, b) -> a + ", " + b).map(t -> "; " + t).orElse("");
+        String reason = downText + "; promote " + best.id() + ", the most advanced replica (" + Lsn.format(best.position())
+                + " on timeline " + best.timeline() + ", priority " + best.priority() + others + ")";
+        return new Decision(Decision.Action.FAILOVER, reason, publish,
+                new Decision.FailoverPlan(primaryId, best.id(), best.position(), best.timeline(), primaryLsn), List.of());
+    }
+
+    private static Decision bootstrap(Snapshot s, Policy p, List<String> writable) {
+        if (writable.isEmpty()) {
+            return Decision.waiting("no topology is published and no registered server reports being a running primary"
+                    + " (reports from: " + (s.reports().isEmpty() ? "none" : String.join(", ",
+                    s.reports().keySet().stream().sorted().toList())) + ")", null);
+        }
+        if (writable.size() > 1) {
+            return new Decision(Decision.Action.SPLIT_BRAIN, String.join(" and ", writable) + " all accept writes and no"
+                    + " topology is published: publishing nothing until only one does", null, null, writable);
+        }
+        String primaryId = writable.get(0);
+        MemberReport r = s.reports().get(primaryId);
+        RegisteredNode n = s.nodes().get(primaryId);
+        Topology first = new Topology(s.cluster(), 1, new Topology.Primary(n.id(), n.host(), n.port(),
+                Math.max(1, r.timeline())), List.of(), s.leader(), s.maintenance(), s.wallClock());
+        Topology withReplicas = nextTopology(s, p, first);
+        return new Decision(Decision.Action.BOOTSTRAP, "first topology: " + primaryId
+                + " is the only registered server out of recovery" + replicaSummary(withReplicas), withReplicas, null,
+                List.of());
+    }
+
+    /** The topology as observed now: same epoch and primary, fresh replica states, leader and pause flag. */
+    static Topology nextTopology(Snapshot s, Policy p, Topology current) {
+        Topology.Primary primary = current.primary();
+        MemberReport pr = s.reports().get(primary.id());
+        if (pr != null && pr.running() && pr.role() == Role.PRIMARY && pr.timeline() > 0) {
+            primary = new Topology.Primary(primary.id(), primary.host(), primary.port(), pr.timeline());
+        }
+        long primaryLsn = lastKnownPrimaryPosition(s, primary.id());
+        List<Topology.Replica> replicas = new ArrayList<>();
+        for (RegisteredNode n : s.nodes().values().stream().sorted(Comparator.comparing(RegisteredNode::id)).toList()) {
+            if (n.id().equals(primary.id())) {
+                continue;
+            }
+            replicas.add(replica(s, p, n, primary, pr, primaryLsn));
+        }
+        return new Topology(current.cluster(), current.epoch(), primary, replicas, s.leader(), s.maintenance(),
+                s.wallClock());
+    }
+
+    private static Topology.Replica replica(Snapshot s, Policy p, RegisteredNode n, Topology.Primary primary,
+                                            MemberReport primaryReport, long primaryLsn) {
+        MemberReport r = s.reports().get(n.id());
+        if (r != null && "rejoining".equals(r.state())) {
+            return new Topology.Replica(n.id(), n.host(), n.port(), ReplicaState.REJOINING, null);
+        }
+        Optional<Standby> seenByPrimary = primaryReport == null || !primaryReport.running()
+                ? Optional.empty()
+                : primaryReport.standbys().stream().filter(sb -> sb.name().equals(n.id())).findFirst();
+        boolean streamingPerPrimary = seenByPrimary.map(sb -> "streaming".equals(sb.state())).orElse(false);
+        boolean streamingPerReplica = r != null && r.running() && r.isStreaming() && r.upstreamPort() == primary.port()
+                && (r.timeline() == 0 || r.timeline() == primary.timeline());
+        if (!streamingPerPrimary && !streamingPerReplica) {
+            return new Topology.Replica(n.id(), n.host(), n.port(), ReplicaState.DOWN, null);
+        }
+        long replayed = r != null && r.running() && r.replayLsn() >= 0 ? r.replayLsn()
+                : seenByPrimary.map(Standby::replayLsn).orElse(-1L);
+        Long lag = primaryLsn >= 0 && replayed >= 0 ? Math.max(0, primaryLsn - replayed) : null;
+        ReplicaState state = lag != null && lag > p.maxLagOnFailoverBytes() ? ReplicaState.LAGGING : ReplicaState.STREAMING;
+        return new Topology.Replica(n.id(), n.host(), n.port(), state, lag);
+    }
+
+    /** Publish on any change but lag figures at once; lag figures at most every lagPublishInterval. */
+    private static boolean needsPublish(Snapshot s, Policy p, Topology current, Topology next) {
+        if (!withoutLag(next).sameContentAs(withoutLag(current))) {
+            return true;
+        }
+        return !next.sameContentAs(current) && s.nowMillis() - s.lastPublishedAtMillis() >= p.lagPublishIntervalMillis();
+    }
+
+    private static Topology withoutLag(Topology t) {
+        List<Topology.Replica> replicas = t.replicas().stream()
+                .map(r -> new Topology.Replica(r.id(), r.host(), r.port(), r.state(), null)).toList();
+        return new Topology(t.cluster(), t.epoch(), t.primary(), replicas, t.leader(), t.paused(), t.updatedAt());
+    }
+
+    /** How the sentinels see the primary's server, against the quorum and downAfter. */
+    record DownAssessment(String primary, int voters, int seenDownBy, int confirmedBy, long longestDownMillis,
+                          int quorum, long downAfterMillis) {
+        boolean down() {
+            return confirmedBy >= quorum;
+        }
+
+        String describe() {
+            if (down()) {
+                return "primary " + primary + " is down: " + confirmedBy + " of " + voters + " sentinels have seen it "
+                        + "unreachable for at least " + seconds(downAfterMillis) + " (quorum " + quorum + ")";
+            }
+            if (seenDownBy == 0) {
+                return "primary " + primary + " is up";
+            }
+            String base = "primary " + primary + " seen down by " + seenDownBy + " of " + voters + " sentinels (for up to "
+                    + seconds(longestDownMillis) + "); ";
+            if (voters < quorum) {
+                return base + "only " + voters + " sentinels vote, fewer than the quorum of " + quorum + ": waiting";
+            }
+            if (seenDownBy < quorum) {
+                return base + "the quorum is " + quorum + ": waiting";
+            }
+            return base + "waiting until " + quorum + " of them have seen it down for " + seconds(downAfterMillis);
+        }
+    }
+
+    static DownAssessment assessDown(Snapshot s, Policy p, String primaryId) {
+        int quorum = p.quorum(s.nodes().size());
+        int voters = 0;
+        int seenDown = 0;
+        int confirmed = 0;
+        long longest = 0;
+        for (VoteSeen seen : s.votes().values()) {
+            if (!s.nodes().containsKey(seen.vote().voter())) {
+                continue; // a vote from an unregistered sentinel does not count
+            }
+            Vote.View view = seen.vote().views().get(primaryId);
+            if (view == null) {
+                continue;
+            }
+            voters++;
+            if (!view.up()) {
+                seenDown++;
+                long downFor = view.forMillis() + Math.max(0, s.nowMillis() - seen.receivedAtMillis());
+                longest = Math.max(longest, downFor);
+                if (downFor >= p.downAfterMillis()) {
+                    confirmed++;
+                }
+            }
+        }
+        return new DownAssessment(primaryId, voters, seenDown, confirmed, longest, quorum, p.downAfterMillis());
+    }
+
+    record Candidate(String id, long timeline, long position, int priority) {
+    }
+
+    /** Promotable replicas, best first; {@code excluded} gets why each other node is not one. */
+    static List<Candidate> candidates(Snapshot s, String primaryId, List<String> excluded) {
+        List<Candidate> result = new ArrayList<>();
+        for (RegisteredNode n : s.nodes().values().stream().sorted(Comparator.comparing(RegisteredNode::id)).toList()) {
+            if (n.id().equals(primaryId)) {
+                continue;
+            }
+            MemberReport r = s.reports().get(n.id());
+            if (n.noFailover()) {
+                excluded.add(n.id() + " is tagged nofailover");
+            } else if (r == null) {
+                excluded.add(n.id() + " has no live sentinel");
+            } else if (!r.running()) {
+                excluded.add(n.id() + " is not running");
+            } else if (r.role() != Role.REPLICA) {
+                excluded.add(n.id() + " is not a replica");
+            } else if (!"ok".equals(r.state())) {
+                excluded.add(n.id() + " is " + r.state());
+            } else if (r.position() < 0) {
+                excluded.add(n.id() + " reports no WAL position");
+            } else {
+                result.add(new Candidate(n.id(), r.timeline(), r.position(), n.priority()));
+            }
+        }
+        result.sort(Comparator.comparingLong(Candidate::timeline).reversed()
+                .thenComparing(Comparator.comparingLong(Candidate::position).reversed())
+                .thenComparing(Comparator.comparingInt(Candidate::priority).reversed())
+                .thenComparing(Candidate::id));
+        return result;
+    }
+
+    /** The primary's own report if live, and at least what the leader last knew (the snapshot). */
+    static long lastKnownPrimaryPosition(Snapshot s, String primaryId) {
+        MemberReport pr = s.reports().get(primaryId);
+        long fromReport = pr != null && pr.running() && pr.role() == Role.PRIMARY ? pr.flushLsn() : -1;
+        return Math.max(fromReport, s.lastKnownPrimaryLsn());
+    }
+
+    private static String replicaSummary(Topology t) {
+        if (t.replicas().isEmpty()) {
+            return "; no replica";
+        }
+        return "; " + String.join(", ", t.replicas().stream().map(r -> r.id() + " " + r.state().json()
+                + (r.lagBytes() != null && r.lagBytes() > 0 ? " (" + Lsn.bytes(r.lagBytes()) + " behind)" : "")).toList());
+    }
+
+    static String seconds(long millis) {
+        return String.format(Locale.ROOT, "%.1f s", millis / 1000.0);
+    }
+}

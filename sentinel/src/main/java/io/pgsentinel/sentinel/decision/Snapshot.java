@@ -1,0 +1,34 @@
+package io.pgsentinel.sentinel.decision;
+
+import io.pgsentinel.sentinel.model.MemberReport;
+import io.pgsentinel.sentinel.model.RegisteredNode;
+import io.pgsentinel.shared.topology.Topology;
+import java.time.Instant;
+import java.util.Map;
+
+/**
+ * Everything the leader knows at one instant, immutable: the input of {@link Decider#decide}.
+ *
+ * @param cluster               cluster name
+ * @param leader                the deciding sentinel's node id
+ * @param nodes                 registered nodes by id
+ * @param reports               live member reports by node id (a dead sentinel has none)
+ * @param votes                 live votes by voter id
+ * @param topology              the published topology, or null before the first one
+ * @param maintenance           automatic failover is paused
+ * @param lastKnownPrimaryLsn   the primary's last known flushed position, -1 when unknown
+ * @param nowMillis             monotonic now
+ * @param lastPublishedAtMillis monotonic time of this leader's last publication (or of its election)
+ * @param lastFailoverAtMillis  monotonic time of this leader's last failover, or -1
+ * @param wallClock             wall-clock now, only for the {@code updatedAt} of documents
+ */
+public record Snapshot(String cluster, String leader, Map<String, RegisteredNode> nodes,
+                       Map<String, MemberReport> reports, Map<String, VoteSeen> votes, Topology topology,
+                       boolean maintenance, long lastKnownPrimaryLsn, long nowMillis, long lastPublishedAtMillis,
+                       long lastFailoverAtMillis, Instant wallClock) {
+    public Snapshot {
+        nodes = Map.copyOf(nodes);
+        reports = Map.copyOf(reports);
+        votes = Map.copyOf(votes);
+    }
+}

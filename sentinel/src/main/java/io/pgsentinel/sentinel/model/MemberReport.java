@@ -1,0 +1,54 @@
+package io.pgsentinel.sentinel.model;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * What a sentinel saw of its own PostgreSQL server, written to {@code members/<id>}
+ * (ephemeral: it disappears with the sentinel's session).
+ *
+ * @param id             the node id
+ * @param at             wall-clock time of the probe, for people (never used for timeouts)
+ * @param running        the server answered the probe
+ * @param role           primary, replica, or unknown when not running
+ * @param timeline       the server's timeline, 0 when unknown
+ * @param flushLsn       primary: pg_current_wal_flush_lsn(); -1 otherwise
+ * @param receiveLsn     replica: pg_last_wal_receive_lsn() (received and flushed); -1 otherwise
+ * @param replayLsn      replica: pg_last_wal_replay_lsn(); -1 otherwise
+ * @param receiverStatus replica: the WAL receiver's status (streaming...), "" when none
+ * @param upstreamHost   replica: the host it streams from, "" when none
+ * @param upstreamPort   replica: the port it streams from, 0 when none
+ * @param standbys       primary: its replication connections
+ * @param state          what the sentinel is doing with its server: "ok", "fenced", "rejoining",
+ *                       "starting", "stopped"...
+ * @param error          the probe's error, without secrets, "" when none
+ */
+public record MemberReport(String id, Instant at, boolean running, Role role, long timeline, long flushLsn,
+                           long receiveLsn, long replayLsn, String receiverStatus, String upstreamHost,
+                           int upstreamPort, List<Standby> standbys, String state, String error) {
+    public MemberReport {
+        standbys = List.copyOf(standbys);
+        receiverStatus = receiverStatus == null ? "" : receiverStatus;
+        upstreamHost = upstreamHost == null ? "" : upstreamHost;
+        state = state == null ? "ok" : state;
+        error = error == null ? "" : error;
+    }
+
+    /** The most advanced WAL position this server holds durably: flush on a primary, receive on a replica. */
+    public long position() {
+        return role == Role.PRIMARY ? flushLsn : Math.max(receiveLsn, replayLsn);
+    }
+
+    public boolean isStreaming() {
+        return role == Role.REPLICA && "streaming".equals(receiverStatus);
+    }
+
+    /** Whether the reports say the same thing, probe time aside: decides whether to rewrite the node. */
+    public boolean sameStateAs(MemberReport o) {
+        return o != null && running == o.running && role == o.role && timeline == o.timeline
+                && receiverStatus.equals(o.receiverStatus) && upstreamHost.equals(o.upstreamHost)
+                && upstreamPort == o.upstreamPort && state.equals(o.state) && error.equals(o.error)
+                && standbys.stream().map(s -> s.name() + s.state() + s.syncState()).toList()
+                .equals(o.standbys.stream().map(s -> s.name() + s.state() + s.syncState()).toList());
+    }
+}

@@ -1,0 +1,234 @@
+package io.pgsentinel.sentinel.decision;
+
+import static io.pgsentinel.sentinel.decision.Decision.Action.BOOTSTRAP;
+import static io.pgsentinel.sentinel.decision.Decision.Action.FAILOVER;
+import static io.pgsentinel.sentinel.decision.Decision.Action.NONE;
+import static io.pgsentinel.sentinel.decision.Decision.Action.SPLIT_BRAIN;
+import static io.pgsentinel.sentinel.decision.Decision.Action.WAIT;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pgsentinel.sentinel.model.MemberReport;
+import io.pgsentinel.sentinel.model.Role;
+import io.pgsentinel.shared.topology.ReplicaState;
+import io.pgsentinel.shared.topology.Topology;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The decision table: each row is a cluster situation, the decision expected, words its reason
+ * must hold, and what the published topology (if any) must say.
+ */
+class DeciderTest {
+    /** downAfter 3 s, majority quorum, maxLagOnFailover 1 MB, lag published every 5 s, cooldown 60 s. */
+    static final Policy POLICY = new Policy(3000, 0, 1_000_000, 5000, 60_000);
+
+    record Row(String situation, Fixture input, Decision.Action action, String target, List<String> reasonHolds,
+               Consumer<Topology> published) {
+        @Override
+        public String toString() {
+            return situation;
+        }
+    }
+
+    /** Marks a row whose decision must publish nothing. */
+    static final Consumer<Topology> NOTHING_PUBLISHED = t -> {
+        throw new AssertionError("published " + t);
+    };
+
+    private static Row row(String situation, Fixture input, Decision.Action action, String target, String... reason) {
+        return new Row(situation, input, action, target, List.of(reason), null);
+    }
+
+    private static Row row(String situation, Fixture input, Decision.Action action, String target,
+                           Consumer<Topology> published, String... reason) {
+        return new Row(situation, input, action, target, List.of(reason), published);
+    }
+
+    private static String states(Topology t) {
+        return t.replicas().stream().map(r -> r.id() + "=" + r.state().json()).collect(Collectors.joining(","));
+    }
+
+    static Stream<Row> table() {
+        return Stream.of(
+                row("nothing registered", new Fixture(), WAIT, null, "no node is registered"),
+
+                // bootstrap
+                row("bootstrap: one running primary gives the first topology",
+                        Fixture.threeNodes().primary("node1", 0x3000000L, "node2", "node3")
+                                .replica("node2", 0x3000000L).replica("node3", 0x3000000L).votes("node1", "node2", "node3"),
+                        BOOTSTRAP, null, t -> {
+                            assertThat(t.epoch()).isEqualTo(1);
+                            assertThat(t.primary().id()).isEqualTo("node1");
+                            assertThat(t.primary().host()).isEqualTo("10.0.0.11");
+                            assertThat(states(t)).isEqualTo("node2=streaming,node3=streaming");
+                            assertThat(t.leader()).isEqualTo("node1");
+                        }, "first topology", "node1 is the only registered server out of recovery"),
+                row("bootstrap: no primary among the reports",
+                        Fixture.threeNodes().replica("node2", 1).replica("node3", 1), WAIT, null,
+                        "no registered server reports being a running primary", "node2, node3"),
+                row("bootstrap: two servers out of recovery publish nothing",
+                        Fixture.threeNodes().primary("node1", 5).primary("node2", 6), SPLIT_BRAIN, null,
+                        "node1 and node2 all accept writes", "publishing nothing"),
+
+                // steady state and replica states
+                row("healthy cluster: nothing to do", Fixture.healthy(), NONE, null, "primary node1 is up",
+                        "node2 streaming", "node3 streaming"),
+                row("a second writable server beside the published primary is split brain",
+                        Fixture.healthy().primary("node3", 0x5000000L), SPLIT_BRAIN, null,
+                        "node3 accepts writes but node1 is the published primary (epoch 1)"),
+                row("a replica whose server is stopped shows as down",
+                        Fixture.healthy().primary("node1", 0x5000000L, "node2")
+                                .report(new MemberReport("node3", Fixture.WALL, false, Role.UNKNOWN, 0, -1, -1, -1, "",
+                                        "", 0, List.of(), "ok", "connection refused")),
+                        NONE, null, t -> assertThat(states(t)).isEqualTo("node2=streaming,node3=down"),
+                        "node3 down"),
+                row("a replica whose sentinel is dead but which the primary sees streaming stays streaming",
+                        Fixture.healthy().noReport("node3").noVote("node3"), NONE, null, "node3 streaming"),
+                row("a replica far behind the primary is lagging",
+                        Fixture.healthy().replica("node3", 0x5000000L - 5_000_000L)
+                                .primary("node1", 0x5000000L, "node2"),
+                        NONE, null, t -> {
+                            assertThat(states(t)).isEqualTo("node2=streaming,node3=lagging");
+                            assertThat(t.replica("node3").orElseThrow().lagBytes()).isEqualTo(5_000_000L);
+                        }, "node3 lagging (5.0 MB behind)"),
+                row("a replica being rejoined is rejoining",
+                        Fixture.healthy().primary("node1", 0x5000000L, "node2").report(new MemberReport("node3",
+                                Fixture.WALL, false, Role.UNKNOWN, 0, -1, -1, -1, "", "", 0, List.of(), "rejoining", "")),
+                        NONE, null, t -> assertThat(states(t)).isEqualTo("node2=streaming,node3=rejoining")),
+                row("a new leader republishes the same epoch with itself as leader",
+                        Fixture.healthy().leader("node2"), NONE, null, t -> {
+                            assertThat(t.leader()).isEqualTo("node2");
+                            assertThat(t.epoch()).isEqualTo(1);
+                        }),
+                row("lag figures alone are not republished within the lag interval",
+                        Fixture.healthy().replica("node2", 0x5000000L - 1000).lastPublishedAgo(1000), NONE, null,
+                        NOTHING_PUBLISHED),
+                row("lag figures alone are republished after the lag interval",
+                        Fixture.healthy().replica("node2", 0x5000000L - 1000).lastPublishedAgo(6000), NONE, null,
+                        t -> assertThat(t.replica("node2").orElseThrow().lagBytes()).isEqualTo(1000L)),
+
+                // failure detection (rule 1)
+                row("one observer seeing the primary down is not enough",
+                        Fixture.healthy().down("node2", "node1", 10_000, 0), WAIT, null,
+                        "primary node1 seen down by 1 of 3 sentinels", "the quorum is 2"),
+                row("a quorum that has seen it down for less than downAfter waits",
+                        Fixture.healthy().down("node2", "node1", 1000, 0).down("node3", "node1", 1500, 0), WAIT, null,
+                        "seen down by 2 of 3 sentinels (for up to 1.5 s)", "waiting until 2 of them have seen it down for 3.0 s"),
+                row("a quorum that has seen it down for downAfter fails over",
+                        Fixture.healthy().down("node2", "node1", 3000, 0).down("node3", "node1", 3200, 0), FAILOVER, "node2",
+                        "primary node1 is down: 2 of 3 sentinels have seen it unreachable for at least 3.0 s (quorum 2)"),
+                row("the age of a vote counts: 1 s seen down, received 2.5 s ago, is 3.5 s down",
+                        Fixture.healthy().down("node2", "node1", 1000, 2500).down("node3", "node1", 1000, 2500), FAILOVER,
+                        "node2", "have seen it unreachable"),
+                row("host loss: the primary's sentinel and report are gone, the others see it down",
+                        Fixture.healthy().noReport("node1").noVote("node1").down("node2", "node1", 3100, 0)
+                                .down("node3", "node1", 3100, 0).lastKnownPrimaryLsn(0x5000000L),
+                        FAILOVER, "node2", "2 of 2 sentinels"),
+                row("a dead sentinel of the primary whose server a quorum reaches: nothing happens",
+                        Fixture.healthy().noVote("node1").noReport("node1"), NONE, null, "primary node1 is up"),
+                row("with two sentinels dead, one vote can never be a quorum",
+                        Fixture.healthy().noVote("node1").noVote("node3").down("node2", "node1", 10_000, 0), WAIT, null,
+                        "only 1 sentinels vote, fewer than the quorum of 2"),
+                row("votes of an unregistered sentinel do not count",
+                        Fixture.healthy().down("node2", "node1", 5000, 0).down("node9", "node1", 5000, 0), WAIT, null,
+                        "seen down by 1 of 3"),
+
+                // candidate ranking (rule 3)
+                row("the most advanced replica wins",
+                        Fixture.healthy().replica("node3", 0x5000100L).down("node2", "node1", 4000, 0)
+                                .down("node3", "node1", 4000, 0), FAILOVER, "node3",
+                        "promote node3, the most advanced replica (0/5000100 on timeline 1", "node2 at 0/5000000"),
+                row("the newest timeline wins over a higher position",
+                        Fixture.healthy().replica("node2", 0x9000000L, 1).replica("node3", 0x5000000L, 2)
+                                .down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0), FAILOVER, "node3",
+                        "on timeline 2"),
+                row("equal positions: the higher priority wins",
+                        Fixture.healthy().node("node3", 200, false).down("node2", "node1", 4000, 0)
+                                .down("node3", "node1", 4000, 0), FAILOVER, "node3", "priority 200"),
+                row("equal positions and priorities: the lower node id wins",
+                        Fixture.healthy().down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0), FAILOVER,
+                        "node2", "promote node2"),
+                row("nofailover is never promoted, even when most advanced",
+                        Fixture.healthy().node("node3", 100, true).replica("node3", 0x5000100L)
+                                .down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0), FAILOVER, "node2",
+                        "promote node2"),
+                row("no candidate: wait and say why for each node",
+                        Fixture.healthy().node("node2", 100, true).noReport("node3").down("node2", "node1", 4000, 0)
+                                .down("node3", "node1", 4000, 0), WAIT, null,
+                        "no candidate to promote: node2 is tagged nofailover, node3 has no live sentinel"),
+                row("a candidate too far behind the last known primary position is refused",
+                        Fixture.healthy().noReport("node1").noVote("node1").lastKnownPrimaryLsn(0x5000000L + 3_000_000L)
+                                .down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0), WAIT, null,
+                        "refusing automatic failover: the best candidate node2 is 3.0 MB behind the last known primary "
+                                + "position 0/52DC6C0 (maxLagOnFailover 1.0 MB)"),
+                row("a candidate within maxLagOnFailover is promoted",
+                        Fixture.healthy().noReport("node1").noVote("node1").lastKnownPrimaryLsn(0x5000000L + 500_000L)
+                                .down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0), FAILOVER, "node2"),
+
+                // operator controls
+                row("maintenance: no failover, and the reason says so",
+                        Fixture.healthy().maintenance().down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0),
+                        WAIT, null, t -> assertThat(t.paused()).isTrue(), "primary node1 is down",
+                        "automatic failover is paused (maintenance)"),
+                row("anti-flapping: no second automatic failover within the cooldown",
+                        Fixture.healthy().lastFailoverAgo(20_000).down("node2", "node1", 4000, 0)
+                                .down("node3", "node1", 4000, 0), WAIT, null,
+                        "the previous failover was 20.0 s ago, and automatic failovers are at least 60.0 s apart"),
+                row("anti-flapping: a failover after the cooldown goes ahead",
+                        Fixture.healthy().lastFailoverAgo(61_000).down("node2", "node1", 4000, 0)
+                                .down("node3", "node1", 4000, 0), FAILOVER, "node2"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("table")
+    void decides(Row row) {
+        Decision d = Decider.decide(row.input().snapshot(), POLICY);
+        assertThat(d.action()).as(d.reason()).isEqualTo(row.action());
+        for (String words : row.reasonHolds()) {
+            assertThat(d.reason()).contains(words);
+        }
+        if (row.target() != null) {
+            assertThat(d.failover().candidate()).as(d.reason()).isEqualTo(row.target());
+            assertThat(d.summary()).isEqualTo("promote " + row.target());
+        }
+        if (row.published() == NOTHING_PUBLISHED) {
+            assertThat(d.publish()).isNull();
+        } else if (row.published() != null) {
+            assertThat(d.publish()).as("a topology to publish").isNotNull();
+            row.published().accept(d.publish());
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("table")
+    void neverChangesTheEpochNorPromotesTheOldPrimary(Row row) {
+        Snapshot s = row.input().snapshot();
+        Decision d = Decider.decide(s, POLICY);
+        if (d.publish() != null && s.topology() != null) {
+            assertThat(d.publish().epoch()).isEqualTo(s.topology().epoch());
+            assertThat(d.publish().primary().id()).isEqualTo(s.topology().primary().id());
+        }
+        if (d.failover() != null) {
+            assertThat(d.failover().candidate()).isNotEqualTo(d.failover().oldPrimary());
+            assertThat(s.nodes().get(d.failover().candidate()).noFailover()).isFalse();
+        }
+        if (d.action() == SPLIT_BRAIN) {
+            assertThat(d.publish()).isNull();
+        }
+        assertThat(d.reason()).isNotBlank();
+    }
+
+    @org.junit.jupiter.api.Test
+    void theDecisionIsAPureFunctionOfItsInput() {
+        table().forEach(row -> {
+            Snapshot s = row.input().snapshot();
+            assertThat(Decider.decide(s, POLICY)).isEqualTo(Decider.decide(s, POLICY));
+        });
+        assertThat(ReplicaState.values()).hasSize(4);
+    }
+}
