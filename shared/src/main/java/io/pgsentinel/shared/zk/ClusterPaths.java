@@ -14,6 +14,7 @@ package io.pgsentinel.shared.zk;
  *   fence/id        node id must not accept writes
  *   maintenance     present while automatic failover is paused
  *   switchover      a pending planned switchover
+ *   decision        the leader's latest decision and its reason (added to the layout)
  * </pre>
  */
 public record ClusterPaths(String root, String cluster) {
@@ -83,6 +84,11 @@ public record ClusterPaths(String root, String cluster) {
 
     public String switchover() {
         return base() + "/switchover";
+    }
+
+    /** The leader's latest decision, for every sentinel's {@code GET /cluster}. */
+    public String decision() {
+        return base() + "/decision";
     }
 
     /** The last segment of {@code path}: the node id of a child of nodes/, members/, votes/, fence/. */

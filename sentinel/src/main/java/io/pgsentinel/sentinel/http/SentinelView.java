@@ -1,0 +1,29 @@
+package io.pgsentinel.sentinel.http;
+
+import io.pgsentinel.sentinel.loop.LatestDecision;
+import io.pgsentinel.sentinel.loop.LeaderDuties;
+import io.pgsentinel.sentinel.loop.Observer;
+import io.pgsentinel.sentinel.model.MemberReport;
+import io.pgsentinel.sentinel.zk.ClusterCache;
+import io.pgsentinel.sentinel.zk.Leadership;
+import io.pgsentinel.sentinel.zk.ZkSession;
+
+/**
+ * What the HTTP resources read: this sentinel's latest local probe, its copy of ZooKeeper, and
+ * the leader's latest decision. Read-only.
+ */
+public record SentinelView(String nodeId, String cluster, Observer observer, ClusterCache cache, Leadership leadership,
+                           LeaderDuties leaderDuties, ZkSession session) {
+
+    public MemberReport local() {
+        return observer.latest();
+    }
+
+    /** The leader's latest decision: our own when we lead, else the one the leader wrote to ZooKeeper. */
+    public LatestDecision decision() {
+        if (leadership.isLeader() && leaderDuties.latest() != null) {
+            return leaderDuties.latest();
+        }
+        return cache.document("decision").flatMap(DecisionDocument::parse).orElse(null);
+    }
+}

@@ -1,0 +1,170 @@
+package io.pgsentinel.sentinel.loop;
+
+import io.pgsentinel.sentinel.model.MemberReport;
+import io.pgsentinel.sentinel.model.RegisteredNode;
+import io.pgsentinel.sentinel.model.Vote;
+import io.pgsentinel.sentinel.postgres.LocalProbe;
+import io.pgsentinel.sentinel.postgres.PeerProbe;
+import io.pgsentinel.sentinel.time.MonotonicClock;
+import io.pgsentinel.sentinel.zk.ClusterCache;
+import io.pgsentinel.sentinel.zk.Registry;
+import io.pgsentinel.sentinel.zk.ZkSession;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The observe step of the cycle: probe the local server and every registered peer, and write
+ * the report and the votes to ZooKeeper only when something changed or at a bounded cadence:
+ * a report's state at once, its WAL positions at most every {@code reportInterval}; votes on
+ * a change of any server's state, and every cycle only while some server is down (so that a
+ * new leader reads fresh down-durations).
+ */
+public final class Observer {
+    private static final Logger LOG = LoggerFactory.getLogger(Observer.class);
+    private static final AtomicInteger THREADS = new AtomicInteger();
+
+    private final String id;
+    private final LocalProbe local;
+    private final PeerProbe peers;
+    private final Registry registry;
+    private final ClusterCache cache;
+    private final ZkSession session;
+    private final MonotonicClock clock;
+    private final Duration checkTimeout;
+    private final long reportIntervalMillis;
+    private final long voteRefreshMillis;
+    private final PeerViews views = new PeerViews();
+    private final ExecutorService probes = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "pg-sentinel-peer-probe-" + THREADS.incrementAndGet());
+        t.setDaemon(true);
+        return t;
+    });
+    private final RegisteredNode self;
+
+    private volatile MemberReport latest;
+    private MemberReport lastWritten;
+    private long lastReportWriteMillis = Long.MIN_VALUE / 2;
+    private long lastVoteWriteMillis = Long.MIN_VALUE / 2;
+    private long reportSession;
+    private long voteSession;
+    private long registeredSession;
+    private boolean voteChanged = true;
+    private volatile long reportWrites;
+    private volatile long voteWrites;
+
+    public Observer(RegisteredNode self, LocalProbe local, PeerProbe peers, Registry registry, ClusterCache cache,
+                    ZkSession session, MonotonicClock clock, Duration checkTimeout, Duration reportInterval,
+                    Duration voteRefresh) {
+        this.self = self;
+        this.id = self.id();
+        this.local = local;
+        this.peers = peers;
+        this.registry = registry;
+        this.cache = cache;
+        this.session = session;
+        this.clock = clock;
+        this.checkTimeout = checkTimeout;
+        this.reportIntervalMillis = reportInterval.toMillis();
+        this.voteRefreshMillis = voteRefresh.toMillis();
+    }
+
+    /** The latest probe of the local server (null before the first). */
+    public MemberReport latest() {
+        return latest;
+    }
+
+    /** Writes of reports and votes so far, for the write-rate figures. */
+    public long reportWrites() {
+        return reportWrites;
+    }
+
+    public long voteWrites() {
+        return voteWrites;
+    }
+
+    /** Probes and publishes; {@code sentinelState} says what the sentinel does with its server. */
+    void cycle(String sentinelState) {
+        MemberReport report = local.probe(checkTimeout, sentinelState);
+        latest = report;
+        long now = clock.nowMillis();
+        probePeers(now);
+        if (!session.isConnected()) {
+            return;
+        }
+        long sessionId = session.sessionId();
+        if (registeredSession != sessionId || !cache.nodes().containsKey(id)) {
+            if (registry.register(self)) {
+                registeredSession = sessionId;
+            }
+        }
+        boolean positionsMoved = lastWritten == null || report.position() != lastWritten.position()
+                || report.replayLsn() != lastWritten.replayLsn();
+        if (reportSession != sessionId || !report.sameStateAs(lastWritten)
+                || (positionsMoved && now - lastReportWriteMillis >= reportIntervalMillis)) {
+            if (registry.report(report)) {
+                lastWritten = report;
+                lastReportWriteMillis = now;
+                reportSession = sessionId;
+                reportWrites++;
+            }
+        }
+        if (voteSession != sessionId || voteChanged || (views.anyDown() && now - lastVoteWriteMillis >= voteRefreshMillis)) {
+            if (registry.vote(new Vote(id, clock.wallClock(), views.views(now)))) {
+                lastVoteWriteMillis = now;
+                voteSession = sessionId;
+                voteChanged = false;
+                voteWrites++;
+            }
+        }
+    }
+
+    private void probePeers(long now) {
+        Map<String, RegisteredNode> nodes = cache.nodes();
+        java.util.Set<String> known = new java.util.HashSet<>(nodes.keySet());
+        known.add(id);
+        views.retainOnly(known);
+        Map<String, CompletableFuture<Boolean>> results = new HashMap<>();
+        for (RegisteredNode n : nodes.values()) {
+            if (!n.id().equals(id)) {
+                results.put(n.id(), CompletableFuture.supplyAsync(() -> peers.reachable(n.host(), n.port(), checkTimeout),
+                        probes));
+            }
+        }
+        List<String> changed = new ArrayList<>();
+        long deadline = clock.nowMillis() + checkTimeout.toMillis() + 200;
+        for (Map.Entry<String, CompletableFuture<Boolean>> e : results.entrySet()) {
+            boolean up;
+            try {
+                up = e.getValue().get(Math.max(1, deadline - clock.nowMillis()), TimeUnit.MILLISECONDS);
+            } catch (Exception timeoutOrError) {
+                up = false;
+            }
+            if (views.observe(e.getKey(), up, now)) {
+                changed.add(e.getKey() + (up ? " up" : " down"));
+            }
+        }
+        if (views.observe(id, latest.running(), now)) {
+            changed.add(id + (latest.running() ? " up" : " down"));
+        }
+        if (!changed.isEmpty()) {
+            voteChanged = true;
+            LOG.info("peer view changed: {}", String.join(", ", changed));
+        }
+    }
+
+    /** Whether the local server is the running primary. */
+    public boolean localIsPrimary() {
+        MemberReport r = latest;
+        return r != null && r.running() && r.role() == io.pgsentinel.sentinel.model.Role.PRIMARY;
+    }
+}
