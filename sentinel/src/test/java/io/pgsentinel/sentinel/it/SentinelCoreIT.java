@@ -1,0 +1,157 @@
+package io.pgsentinel.sentinel.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.pgsentinel.sentinel.it.SentinelCluster.Sentinel;
+import io.pgsentinel.shared.topology.ReplicaState;
+import io.pgsentinel.shared.topology.Topology;
+import io.pgsentinel.shared.topology.TopologyCodec;
+import io.pgsentinel.testkit.Await;
+import io.pgsentinel.testkit.StopMode;
+import java.time.Duration;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The sentinel daemon for real: three sentinel processes, PostgreSQL primary + 2 replicas, 3 ZooKeeper servers. */
+class SentinelCoreIT {
+    private SentinelCluster cluster;
+
+    @AfterEach
+    void stop() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private static String states(Topology t) {
+        return t.replicas().stream().map(r -> r.id() + "=" + r.state().json()).collect(Collectors.joining(","));
+    }
+
+    private Topology awaitHealthyTopology() {
+        return cluster.awaitTopology("node1 primary with node2 and node3 streaming", t -> t.primary().id().equals("node1")
+                && states(t).equals("node2=streaming,node3=streaming"));
+    }
+
+    @Test
+    void theTopologyIsPublishedAndTheSameOnEverySentinelAndInZooKeeper() throws Exception {
+        cluster = SentinelCluster.start(2);
+        Topology t = awaitHealthyTopology();
+        assertThat(t.epoch()).isEqualTo(1);
+        assertThat(t.primary().port()).isEqualTo(cluster.pg().primary().port());
+        assertThat(t.primary().timeline()).isEqualTo(1);
+        assertThat(t.leader()).isIn("node1", "node2", "node3");
+        for (Sentinel s : cluster.sentinels()) {
+            Await.until(s.id() + " to serve the same topology", SentinelCluster.WAIT, () -> {
+                Http.Reply r = Http.get(s.url("/topology"));
+                return r.status() == 200 && TopologyCodec.decode(r.body().getBytes()).primary().equals(t.primary());
+            });
+        }
+
+        // role checks, GET and HEAD, as HAProxy uses them
+        Await.until("role checks to settle", SentinelCluster.WAIT, () ->
+                Http.get(cluster.sentinel("node1").url("/primary")).status() == 200
+                        && Http.get(cluster.sentinel("node2").url("/replica")).status() == 200
+                        && Http.get(cluster.sentinel("node3").url("/replica")).status() == 200);
+        assertThat(Http.head(cluster.sentinel("node1").url("/primary")).status()).isEqualTo(200);
+        assertThat(Http.get(cluster.sentinel("node1").url("/replica")).status()).isEqualTo(503);
+        for (String replica : new String[] {"node2", "node3"}) {
+            Sentinel s = cluster.sentinel(replica);
+            assertThat(Http.get(s.url("/primary")).status()).as(replica + " /primary").isEqualTo(503);
+            assertThat(Http.head(s.url("/primary")).status()).isEqualTo(503);
+            assertThat(Http.get(s.url("/replica?lag=16MB")).status()).isEqualTo(200);
+            assertThat(Http.get(s.url("/replica?lag=abc")).status()).isEqualTo(400);
+            assertThat(Http.get(s.url("/read-only")).status()).isEqualTo(200);
+        }
+        for (Sentinel s : cluster.sentinels()) {
+            assertThat(Http.get(s.url("/health")).status()).isEqualTo(200);
+            assertThat(Http.get(s.adminUrl("/healthcheck")).status()).isEqualTo(200);
+            assertThat(Http.get(s.adminUrl("/metrics")).body()).contains("pgsentinel.leader");
+        }
+
+        JsonNode c = cluster.cluster(cluster.sentinel("node3"));
+        assertThat(c.get("epoch").asLong()).isEqualTo(1);
+        assertThat(c.get("members")).hasSize(3);
+        assertThat(c.get("members").get(0).get("role").asText()).isEqualTo("primary");
+        assertThat(c.get("members").get(1).get("state").asText()).isEqualTo("streaming");
+        assertThat(c.get("members").get(1).get("sentinel").asText()).isEqualTo("up");
+        Await.until("the leader's decision to reach every sentinel", SentinelCluster.WAIT,
+                () -> cluster.cluster(cluster.sentinel("node3")).get("decision").path("reason").asText()
+                        .contains("primary node1 is up"));
+    }
+
+    @Test
+    void whenTheLeadersSentinelIsKilledAnotherLeadsAndTheEpochStays() {
+        cluster = SentinelCluster.start(2);
+        Topology before = awaitHealthyTopology();
+        Sentinel leader = cluster.sentinel(before.leader());
+        leader.process().kill9();
+
+        Topology after = cluster.awaitTopology("another sentinel to lead", t -> t.leader() != null
+                && !t.leader().equals(leader.id()));
+        assertThat(after.epoch()).isEqualTo(before.epoch());
+        assertThat(after.primary()).isEqualTo(before.primary());
+        if (!leader.id().equals("node1")) {
+            // the dead sentinel's server still streams: the primary sees it
+            assertThat(after.replica(leader.id()).orElseThrow().state()).isEqualTo(ReplicaState.STREAMING);
+        }
+    }
+
+    @Test
+    void aReplicasSentinelKilledWithItsServerRunningChangesNothing() {
+        cluster = SentinelCluster.start(2);
+        Topology before = awaitHealthyTopology();
+        cluster.sentinel("node3").process().kill9();
+        // the ephemeral report goes when the session expires; wait past that
+        Await.until("node3's report to vanish", SentinelCluster.WAIT,
+                () -> cluster.cluster(cluster.sentinel("node2")).get("members").get(2).get("sentinel").asText().equals("down"));
+        Topology after = cluster.topologyInZooKeeper();
+        assertThat(after.epoch()).isEqualTo(before.epoch());
+        assertThat(after.primary().id()).isEqualTo("node1");
+        assertThat(after.replica("node3").orElseThrow().state()).isEqualTo(ReplicaState.STREAMING);
+        // node3's sentinel may have been the leader: wait for a live one to decide
+        JsonNode decision = Await.value("a live leader's decision", SentinelCluster.WAIT, () -> {
+            JsonNode d = cluster.cluster(cluster.sentinel("node2")).get("decision");
+            return d.path("by").asText().equals("node3") || d.path("by").asText().isEmpty() ? null : d;
+        });
+        assertThat(decision.get("action").asText()).isEqualTo("none");
+        assertThat(decision.get("reason").asText()).contains("primary node1 is up", "node3 streaming");
+    }
+
+    @Test
+    void aStoppedReplicaShowsAsDownAndStreamingAgainWhenStarted() {
+        cluster = SentinelCluster.start(2);
+        awaitHealthyTopology();
+        cluster.pg().node("node2").stop(StopMode.FAST);
+        Topology down = cluster.awaitTopology("node2 down", t -> states(t).equals("node2=down,node3=streaming"));
+        assertThat(down.primary().id()).isEqualTo("node1");
+        assertThat(Http.get(cluster.sentinel("node2").url("/health")).status()).isEqualTo(503);
+        cluster.pg().node("node2").start();
+        cluster.awaitTopology("node2 streaming again", t -> states(t).equals("node2=streaming,node3=streaming"));
+    }
+
+    @Test
+    void whenThePrimaryIsKilledTheLeaderDecidesToPromoteTheMostAdvancedReplica() throws Exception {
+        cluster = SentinelCluster.start(2);
+        awaitHealthyTopology();
+        // node2 is cut off its upstream, so node3 receives more WAL than node2 before the primary dies
+        cluster.pg().node("node2").execute("ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=1 user=postgres'");
+        cluster.pg().node("node2").execute("SELECT pg_reload_conf()");
+        Await.until("node2 to stop streaming", SentinelCluster.WAIT,
+                () -> cluster.pg().node("node2").query("SELECT status FROM pg_stat_wal_receiver") == null);
+        cluster.pg().primary().execute("CREATE TABLE t AS SELECT generate_series(1, 1000) AS id");
+        cluster.pg().node("node3").awaitReplayed(cluster.pg().primary().currentFlushLsn(), Duration.ofSeconds(20));
+        cluster.pg().primary().kill9();
+
+        Sentinel via = cluster.sentinel("node2");
+        JsonNode decision = Await.value("the leader to decide a promotion", SentinelCluster.WAIT, () -> {
+            JsonNode d = cluster.cluster(via).get("decision");
+            return d.path("summary").asText().startsWith("promote") ? d : null;
+        });
+        assertThat(decision.get("summary").asText()).isEqualTo("promote node3");
+        assertThat(decision.get("reason").asText())
+                .contains("primary node1 is down: 3 of 3 sentinels have seen it unreachable for at least 3.0 s")
+                .contains("promote node3, the most advanced replica");
+    }
+}
