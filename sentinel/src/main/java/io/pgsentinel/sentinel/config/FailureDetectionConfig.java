@@ -30,17 +30,17 @@ public class FailureDetectionConfig {
     @JsonProperty
     public String quorum = "majority";
 
-    @ValidationMethod(message = "downAfter must be longer than checkInterval (several probes must fail)")
+    @ValidationMethod(message = "failureDetection.downAfter must be longer than failureDetection.checkInterval (several probes must fail)")
     public boolean isDownAfterAboveInterval() {
         return downAfter == null || checkInterval == null || downAfter.toMilliseconds() > checkInterval.toMilliseconds();
     }
 
-    @ValidationMethod(message = "checkTimeout must not be longer than downAfter")
+    @ValidationMethod(message = "failureDetection.checkTimeout must not be longer than failureDetection.downAfter")
     public boolean isTimeoutWithinDownAfter() {
         return downAfter == null || checkTimeout == null || checkTimeout.toMilliseconds() <= downAfter.toMilliseconds();
     }
 
-    @ValidationMethod(message = "quorum must be 'majority' or a whole number of sentinels from 1 to 99")
+    @ValidationMethod(message = "failureDetection.quorum must be 'majority' or a whole number of sentinels from 1 to 99")
     public boolean isQuorumValid() {
         return quorum == null || quorum.equals("majority") || quorum.matches("[1-9][0-9]?");
     }

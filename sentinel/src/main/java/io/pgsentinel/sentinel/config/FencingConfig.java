@@ -24,7 +24,7 @@ public class FencingConfig {
     @JsonProperty
     public Duration commandTimeout = Duration.seconds(10);
 
-    @ValidationMethod(message = "selfFence must be stop or readonly")
+    @ValidationMethod(message = "fencing.selfFence must be stop or readonly")
     public boolean isSelfFenceValid() {
         return selfFence == null || selfFence.equals("stop") || selfFence.equals("readonly");
     }

@@ -28,13 +28,13 @@ public class NodeConfig {
     @JsonProperty
     public TagsConfig tags = new TagsConfig();
 
-    @ValidationMethod(message = "id may hold only letters, digits, '.', '_' and '-', starting with a letter or digit, "
+    @ValidationMethod(message = "node.id may hold only letters, digits, '.', '_' and '-', starting with a letter or digit, "
             + "at most 63 characters")
     public boolean isIdValid() {
         return id == null || Names.problem(id) == null;
     }
 
-    @ValidationMethod(message = "host must be a host name or address without spaces")
+    @ValidationMethod(message = "node.host must be a host name or address without spaces")
     public boolean isHostValid() {
         return host == null || host.chars().noneMatch(Character::isWhitespace);
     }

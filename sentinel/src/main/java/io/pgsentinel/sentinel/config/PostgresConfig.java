@@ -55,27 +55,27 @@ public class PostgresConfig {
     @JsonProperty
     public String sslRootCert = "";
 
-    @ValidationMethod(message = "dataDirectory must be an existing directory")
+    @ValidationMethod(message = "postgres.dataDirectory must be an existing directory")
     public boolean isDataDirectoryPresent() {
         return dataDirectory == null || dataDirectory.isEmpty() || Files.isDirectory(Path.of(dataDirectory));
     }
 
-    @ValidationMethod(message = "binDirectory must hold pg_ctl (the PostgreSQL server binaries)")
+    @ValidationMethod(message = "postgres.binDirectory must hold pg_ctl (the PostgreSQL server binaries)")
     public boolean isBinDirectoryValid() {
         return binDirectory == null || binDirectory.isEmpty() || Files.isExecutable(Path.of(binDirectory, "pg_ctl"));
     }
 
-    @ValidationMethod(message = "passwordFile must be a readable file")
+    @ValidationMethod(message = "postgres.passwordFile must be a readable file")
     public boolean isPasswordFileReadable() {
         return Secrets.isReadableOrUnset(passwordFile);
     }
 
-    @ValidationMethod(message = "sslMode must be one of disable, allow, prefer, require, verify-ca, verify-full")
+    @ValidationMethod(message = "postgres.sslMode must be one of disable, allow, prefer, require, verify-ca, verify-full")
     public boolean isSslModeValid() {
         return sslMode == null || SSL_MODES.contains(sslMode);
     }
 
-    @ValidationMethod(message = "sslRootCert must be a readable file")
+    @ValidationMethod(message = "postgres.sslRootCert must be a readable file")
     public boolean isSslRootCertReadable() {
         return Secrets.isReadableOrUnset(sslRootCert);
     }

@@ -35,12 +35,12 @@ public class ReplicationConfig {
     @JsonProperty
     public DataSize maxLagOnFailover = DataSize.megabytes(1);
 
-    @ValidationMethod(message = "synchronous must be off or quorum")
+    @ValidationMethod(message = "replication.synchronous must be off or quorum")
     public boolean isSynchronousValid() {
         return synchronous == null || synchronous.equals("off") || synchronous.equals("quorum");
     }
 
-    @ValidationMethod(message = "passwordFile must be a readable file")
+    @ValidationMethod(message = "replication.passwordFile must be a readable file")
     public boolean isPasswordFileReadable() {
         return Secrets.isReadableOrUnset(passwordFile);
     }

@@ -39,7 +39,7 @@ public class ZooKeeperConfig {
     @JsonProperty
     public String embeddedDataDirectory = "";
 
-    @ValidationMethod(message = "root must be an absolute path like /pg-sentinel, of valid segments, without a trailing '/'")
+    @ValidationMethod(message = "zookeeper.root must be an absolute path like /pg-sentinel, of valid segments, without a trailing '/'")
     public boolean isRootValid() {
         try {
             Names.requireValidRoot(root);
@@ -49,7 +49,7 @@ public class ZooKeeperConfig {
         }
     }
 
-    @ValidationMethod(message = "connect must be host:port[,host:port...]")
+    @ValidationMethod(message = "zookeeper.connect must be host:port[,host:port...]")
     public boolean isConnectValid() {
         if (connect == null || connect.isEmpty()) {
             return true; // reported by @NotEmpty
