@@ -24,6 +24,15 @@ public class FencingConfig {
     @JsonProperty
     public Duration commandTimeout = Duration.seconds(10);
 
+    /**
+     * The time a self-fence (on losing ZooKeeper) may take to be certain: stop immediate, then
+     * SIGKILL. See the timing rule in docs/architecture.md.
+     */
+    @NotNull
+    @MinDuration(value = 100, unit = TimeUnit.MILLISECONDS)
+    @JsonProperty
+    public Duration selfFenceTimeout = Duration.seconds(1);
+
     @ValidationMethod(message = "fencing.selfFence must be stop or readonly")
     public boolean isSelfFenceValid() {
         return selfFence == null || selfFence.equals("stop") || selfFence.equals("readonly");

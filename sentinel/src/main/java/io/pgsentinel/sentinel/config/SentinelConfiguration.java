@@ -55,6 +55,11 @@ public class SentinelConfiguration extends Configuration {
     @JsonProperty
     public FencingConfig fencing = new FencingConfig();
 
+    @Valid
+    @NotNull
+    @JsonProperty
+    public FailoverConfig failover = new FailoverConfig();
+
     /** {@code rewind} (pg_rewind, a fresh clone if that fails) or {@code manual}. */
     @NotEmpty
     @JsonProperty
@@ -93,6 +98,16 @@ public class SentinelConfiguration extends Configuration {
         }
         return zookeeper.sessionTimeout.toMilliseconds() >= 2 * failureDetection.checkInterval.toMilliseconds()
                 + failureDetection.checkTimeout.toMilliseconds();
+    }
+
+    @ValidationMethod(message = "fencing.selfFenceTimeout + 200ms must be at most zookeeper.sessionTimeout / 2: a "
+            + "primary's sentinel that loses ZooKeeper starts fencing at half the session timeout and must be done "
+            + "before the session can expire (docs/architecture.md, the timing rule)")
+    public boolean isSelfFenceWithinSession() {
+        if (zookeeper == null || zookeeper.sessionTimeout == null || fencing == null || fencing.selfFenceTimeout == null) {
+            return true;
+        }
+        return fencing.selfFenceTimeout.toMilliseconds() + 200 <= zookeeper.sessionTimeout.toMilliseconds() / 2;
     }
 
     /** The port of the first application connector: where this sentinel's HTTP API listens. */

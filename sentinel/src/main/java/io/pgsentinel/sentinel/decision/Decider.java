@@ -23,11 +23,19 @@ public final class Decider {
     }
 
     public static Decision decide(Snapshot s, Policy p) {
+        Decision d = decideCore(s, p);
+        if (s.topology() == null || d.action() == Decision.Action.ADOPT) {
+            return d;
+        }
+        return d.unfencing(fencesToLift(s, d));
+    }
+
+    private static Decision decideCore(Snapshot s, Policy p) {
         if (s.nodes().isEmpty()) {
             return Decision.waiting("no node is registered yet", null);
         }
         List<String> writable = s.reports().values().stream()
-                .filter(r -> r.running() && r.role() == Role.PRIMARY && s.nodes().containsKey(r.id()))
+                .filter(r -> isWritable(r) && s.nodes().containsKey(r.id()))
                 .map(MemberReport::id).sorted().toList();
         if (s.topology() == null) {
             return bootstrap(s, p, writable);
@@ -36,10 +44,7 @@ public final class Decider {
         String primaryId = current.primary().id();
         List<String> intruders = writable.stream().filter(id -> !id.equals(primaryId)).toList();
         if (!intruders.isEmpty()) {
-            return new Decision(Decision.Action.SPLIT_BRAIN, String.join(" and ", intruders)
-                    + (intruders.size() == 1 ? " accepts" : " accept") + " writes but " + primaryId
-                    + " is the published primary (epoch " + current.epoch() + "): publishing nothing until "
-                    + (intruders.size() == 1 ? "it is" : "they are") + " fenced", null, null, writable);
+            return intruders(s, p, current, writable, intruders);
         }
 
         Topology next = nextTopology(s, p, current);
@@ -80,7 +85,63 @@ public final class Decider {
         String reason = downText + "; promote " + best.id() + ", the most advanced replica (" + Lsn.format(best.position())
                 + " on timeline " + best.timeline() + ", priority " + best.priority() + others + ")";
         return new Decision(Decision.Action.FAILOVER, reason, publish,
-                new Decision.FailoverPlan(primaryId, best.id(), best.position(), best.timeline(), primaryLsn), List.of());
+                new Decision.FailoverPlan(primaryId, best.id(), best.position(), best.timeline(), primaryLsn,
+                        down.longestDownMillis()), List.of(), List.of(primaryId), List.of());
+    }
+
+    /** A server that accepts writes: running, out of recovery, not fenced read-only. */
+    static boolean isWritable(MemberReport r) {
+        return r.running() && r.role() == Role.PRIMARY && !"fenced".equals(r.state());
+    }
+
+    /**
+     * Servers other than the published primary accept writes. If the published primary is
+     * fenced and exactly one other server is writable on a newer timeline, a failover was cut
+     * short after its promotion: adopt that server. Otherwise it is split brain: publish
+     * nothing and fence the intruders.
+     */
+    private static Decision intruders(Snapshot s, Policy p, Topology current, List<String> writable,
+                                      List<String> intruders) {
+        String primaryId = current.primary().id();
+        if (intruders.size() == 1 && s.fences().contains(primaryId) && !writable.contains(primaryId)) {
+            MemberReport c = s.reports().get(intruders.get(0));
+            RegisteredNode n = s.nodes().get(c.id());
+            if (c.timeline() > current.primary().timeline()) {
+                Topology adopted = new Topology(current.cluster(), current.epoch() + 1,
+                        new Topology.Primary(n.id(), n.host(), n.port(), c.timeline()), List.of(), s.leader(),
+                        s.maintenance(), s.wallClock());
+                Topology publish = nextTopology(s, p, adopted);
+                return new Decision(Decision.Action.ADOPT, "the published primary " + primaryId + " is fenced and "
+                        + c.id() + " already accepts writes on timeline " + c.timeline() + " (a failover cut short "
+                        + "after its promotion): publishing " + c.id() + " as the primary, epoch " + publish.epoch(),
+                        publish, null, writable, List.of(), List.of());
+            }
+        }
+        return new Decision(Decision.Action.SPLIT_BRAIN, String.join(" and ", intruders)
+                + (intruders.size() == 1 ? " accepts" : " accept") + " writes but " + primaryId
+                + " is the published primary (epoch " + current.epoch() + "): publishing nothing and fencing "
+                + String.join(" and ", intruders), null, null, writable, intruders, List.of());
+    }
+
+    /**
+     * Fences to lift: a node that rejoined as a streaming replica no longer needs one; and the
+     * published primary's own fence is rolled back when no failover is going to replace it
+     * (no candidate, paused, refused): it must be able to serve again.
+     */
+    private static List<String> fencesToLift(Snapshot s, Decision d) {
+        String primaryId = s.topology().primary().id();
+        List<String> lift = new ArrayList<>();
+        for (String fenced : s.fences().stream().sorted().toList()) {
+            MemberReport r = s.reports().get(fenced);
+            if (fenced.equals(primaryId)) {
+                if (d.action() != Decision.Action.FAILOVER && d.action() != Decision.Action.SPLIT_BRAIN) {
+                    lift.add(fenced);
+                }
+            } else if (!s.nodes().containsKey(fenced) || (r != null && r.running() && r.isStreaming())) {
+                lift.add(fenced);
+            }
+        }
+        return lift;
     }
 
     private static Decision bootstrap(Snapshot s, Policy p, List<String> writable) {
@@ -91,7 +152,8 @@ public final class Decider {
         }
         if (writable.size() > 1) {
             return new Decision(Decision.Action.SPLIT_BRAIN, String.join(" and ", writable) + " all accept writes and no"
-                    + " topology is published: publishing nothing until only one does", null, null, writable);
+                    + " topology is published: publishing nothing until only one does", null, null, writable, List.of(),
+                    List.of());
         }
         String primaryId = writable.get(0);
         MemberReport r = s.reports().get(primaryId);
@@ -101,14 +163,28 @@ public final class Decider {
         Topology withReplicas = nextTopology(s, p, first);
         return new Decision(Decision.Action.BOOTSTRAP, "first topology: " + primaryId
                 + " is the only registered server out of recovery" + replicaSummary(withReplicas), withReplicas, null,
-                List.of());
+                List.of(), List.of(), List.of());
+    }
+
+    /**
+     * The topology to publish once {@code plan}'s candidate is promoted: epoch + 1, the candidate
+     * as primary on {@code newTimeline}, every other node a replica (down until it streams from
+     * the new primary).
+     */
+    public static Topology afterFailover(Snapshot s, Policy p, Decision.FailoverPlan plan, long newTimeline) {
+        Topology current = s.topology();
+        RegisteredNode c = s.nodes().get(plan.candidate());
+        Topology promoted = new Topology(current.cluster(), current.epoch() + 1,
+                new Topology.Primary(c.id(), c.host(), c.port(), newTimeline), List.of(), s.leader(), s.maintenance(),
+                s.wallClock());
+        return nextTopology(s, p, promoted);
     }
 
     /** The topology as observed now: same epoch and primary, fresh replica states, leader and pause flag. */
     static Topology nextTopology(Snapshot s, Policy p, Topology current) {
         Topology.Primary primary = current.primary();
         MemberReport pr = s.reports().get(primary.id());
-        if (pr != null && pr.running() && pr.role() == Role.PRIMARY && pr.timeline() > 0) {
+        if (pr != null && isWritable(pr) && pr.timeline() > 0) {
             primary = new Topology.Primary(primary.id(), primary.host(), primary.port(), pr.timeline());
         }
         long primaryLsn = lastKnownPrimaryPosition(s, primary.id());
@@ -129,7 +205,7 @@ public final class Decider {
         if (r != null && "rejoining".equals(r.state())) {
             return new Topology.Replica(n.id(), n.host(), n.port(), ReplicaState.REJOINING, null);
         }
-        Optional<Standby> seenByPrimary = primaryReport == null || !primaryReport.running()
+        Optional<Standby> seenByPrimary = primaryReport == null || !isWritable(primaryReport)
                 ? Optional.empty()
                 : primaryReport.standbys().stream().filter(sb -> sb.name().equals(n.id())).findFirst();
         boolean streamingPerPrimary = seenByPrimary.map(sb -> "streaming".equals(sb.state())).orElse(false);
@@ -251,6 +327,7 @@ public final class Decider {
     static long lastKnownPrimaryPosition(Snapshot s, String primaryId) {
         MemberReport pr = s.reports().get(primaryId);
         long fromReport = pr != null && pr.running() && pr.role() == Role.PRIMARY ? pr.flushLsn() : -1;
+        // (a read-only fenced primary still tells its position)
         return Math.max(fromReport, s.lastKnownPrimaryLsn());
     }
 

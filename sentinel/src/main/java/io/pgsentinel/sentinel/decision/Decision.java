@@ -12,8 +12,11 @@ import java.util.Locale;
  * @param publish  a topology to publish now (same epoch), or null
  * @param failover the failover to carry out, with {@link Action#FAILOVER}; else null
  * @param writable with {@link Action#SPLIT_BRAIN}: the servers that accept writes
+ * @param fence    nodes to fence now (fence node written by the leader)
+ * @param unfence  fences to lift: those nodes rejoined as streaming replicas
  */
-public record Decision(Action action, String reason, Topology publish, FailoverPlan failover, List<String> writable) {
+public record Decision(Action action, String reason, Topology publish, FailoverPlan failover, List<String> writable,
+                       List<String> fence, List<String> unfence) {
 
     public enum Action {
         /** All is well (perhaps a topology update to publish). */
@@ -25,7 +28,12 @@ public record Decision(Action action, String reason, Topology publish, FailoverP
         /** Fence the old primary and promote the candidate. */
         FAILOVER,
         /** More than one server accepts writes: publish nothing, fence the intruders. */
-        SPLIT_BRAIN;
+        SPLIT_BRAIN,
+        /**
+         * The published primary is fenced and another server is already writable (a failover
+         * interrupted after the promotion): publish that server as the primary.
+         */
+        ADOPT;
 
         public String json() {
             return name().toLowerCase(Locale.ROOT).replace('_', '-');
@@ -38,21 +46,29 @@ public record Decision(Action action, String reason, Topology publish, FailoverP
      * @param candidateLsn        the candidate's received position
      * @param candidateTimeline   the candidate's timeline
      * @param lastKnownPrimaryLsn the old primary's last known position, -1 if unknown
+     * @param downForMillis       how long the first voter has seen the old primary down
      */
     public record FailoverPlan(String oldPrimary, String candidate, long candidateLsn, long candidateTimeline,
-                               long lastKnownPrimaryLsn) {
+                               long lastKnownPrimaryLsn, long downForMillis) {
     }
 
     public Decision {
         writable = List.copyOf(writable);
+        fence = List.copyOf(fence);
+        unfence = List.copyOf(unfence);
     }
 
     static Decision none(String reason, Topology publish) {
-        return new Decision(Action.NONE, reason, publish, null, List.of());
+        return new Decision(Action.NONE, reason, publish, null, List.of(), List.of(), List.of());
     }
 
-    static Decision waiting(String reason, Topology publish) {
-        return new Decision(Action.WAIT, reason, publish, null, List.of());
+    public static Decision waiting(String reason, Topology publish) {
+        return new Decision(Action.WAIT, reason, publish, null, List.of(), List.of(), List.of());
+    }
+
+    /** The same decision, also lifting {@code ids}' fences. */
+    Decision unfencing(List<String> ids) {
+        return ids.isEmpty() ? this : new Decision(action, reason, publish, failover, writable, fence, ids);
     }
 
     /** A short form: "promote node3", "wait", "none"... */
@@ -60,6 +76,7 @@ public record Decision(Action action, String reason, Topology publish, FailoverP
         return switch (action) {
             case FAILOVER -> "promote " + failover.candidate();
             case SPLIT_BRAIN -> "split-brain " + String.join(",", writable);
+            case ADOPT -> "adopt " + publish.primary().id();
             default -> action.json();
         };
     }

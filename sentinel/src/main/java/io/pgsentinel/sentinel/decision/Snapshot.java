@@ -15,6 +15,7 @@ import java.util.Map;
  * @param reports               live member reports by node id (a dead sentinel has none)
  * @param votes                 live votes by voter id
  * @param topology              the published topology, or null before the first one
+ * @param fences                nodes with a fence node (they must not accept writes)
  * @param maintenance           automatic failover is paused
  * @param lastKnownPrimaryLsn   the primary's last known flushed position, -1 when unknown
  * @param nowMillis             monotonic now
@@ -24,11 +25,12 @@ import java.util.Map;
  */
 public record Snapshot(String cluster, String leader, Map<String, RegisteredNode> nodes,
                        Map<String, MemberReport> reports, Map<String, VoteSeen> votes, Topology topology,
-                       boolean maintenance, long lastKnownPrimaryLsn, long nowMillis, long lastPublishedAtMillis,
+                       java.util.Set<String> fences, boolean maintenance, long lastKnownPrimaryLsn, long nowMillis, long lastPublishedAtMillis,
                        long lastFailoverAtMillis, Instant wallClock) {
     public Snapshot {
         nodes = Map.copyOf(nodes);
         reports = Map.copyOf(reports);
         votes = Map.copyOf(votes);
+        fences = java.util.Set.copyOf(fences);
     }
 }

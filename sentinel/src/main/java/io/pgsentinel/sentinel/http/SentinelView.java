@@ -3,6 +3,7 @@ package io.pgsentinel.sentinel.http;
 import io.pgsentinel.sentinel.loop.LatestDecision;
 import io.pgsentinel.sentinel.loop.LeaderDuties;
 import io.pgsentinel.sentinel.loop.Observer;
+import io.pgsentinel.sentinel.loop.Reconciler;
 import io.pgsentinel.sentinel.model.MemberReport;
 import io.pgsentinel.sentinel.zk.ClusterCache;
 import io.pgsentinel.sentinel.zk.Leadership;
@@ -13,7 +14,7 @@ import io.pgsentinel.sentinel.zk.ZkSession;
  * the leader's latest decision. Read-only.
  */
 public record SentinelView(String nodeId, String cluster, Observer observer, ClusterCache cache, Leadership leadership,
-                           LeaderDuties leaderDuties, ZkSession session) {
+                           LeaderDuties leaderDuties, ZkSession session, Reconciler reconciler) {
 
     public MemberReport local() {
         return observer.latest();

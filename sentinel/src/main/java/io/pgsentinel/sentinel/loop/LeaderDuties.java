@@ -13,19 +13,25 @@ import io.pgsentinel.sentinel.time.MonotonicClock;
 import io.pgsentinel.sentinel.zk.ClusterCache;
 import io.pgsentinel.sentinel.zk.LeaderWrites;
 import io.pgsentinel.sentinel.zk.Leadership;
+import io.pgsentinel.sentinel.zk.ZkSession;
 import io.pgsentinel.shared.json.Fields;
 import io.pgsentinel.shared.topology.Topology;
+import io.pgsentinel.shared.topology.TopologyCodec;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import org.apache.zookeeper.CreateMode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The decide and publish steps, run by the leader each cycle: build an immutable snapshot,
- * call the pure {@link Decider}, carry out what it says against ZooKeeper, and record the
- * decision with its reason (logged when it changes, written for every sentinel to show).
- * Everything remembered here belongs to one leadership term and is forgotten when it ends.
+ * The decide and act steps, run by the leader each cycle: build an immutable snapshot, call
+ * the pure {@link Decider}, carry out what it says (publish, fence, lift fences, fail over
+ * through the {@link FailoverExecutor}), and record the decision with its reason (logged when
+ * it changes, written for every sentinel to show). Everything remembered here belongs to one
+ * leadership term and is forgotten when it ends.
  */
 public final class LeaderDuties {
     private static final Logger LOG = LoggerFactory.getLogger(LeaderDuties.class);
@@ -33,11 +39,12 @@ public final class LeaderDuties {
 
     private final String id;
     private final String cluster;
+    private final ZkSession session;
     private final ClusterCache cache;
     private final LeaderWrites writes;
     private final MonotonicClock clock;
     private final Policy policy;
-    private final String decisionPath;
+    private final FailoverExecutor failover;
 
     private long term = -1;
     private long lastPublishedAtMillis;
@@ -49,16 +56,18 @@ public final class LeaderDuties {
     private long lastDecisionWriteMillis = Long.MIN_VALUE / 2;
     private volatile LatestDecision latest;
     private volatile long publications;
+    private volatile long failovers;
 
-    public LeaderDuties(String id, String cluster, ClusterCache cache, LeaderWrites writes, MonotonicClock clock,
-                        Policy policy, String decisionPath) {
+    LeaderDuties(String id, String cluster, ZkSession session, ClusterCache cache, LeaderWrites writes,
+                 MonotonicClock clock, Policy policy, FailoverExecutor failover) {
         this.id = id;
         this.cluster = cluster;
+        this.session = session;
         this.cache = cache;
         this.writes = writes;
         this.clock = clock;
         this.policy = policy;
-        this.decisionPath = decisionPath;
+        this.failover = failover;
     }
 
     /** The latest decision of this sentinel while it led, or null. */
@@ -70,31 +79,80 @@ public final class LeaderDuties {
         return publications;
     }
 
+    public long failovers() {
+        return failovers;
+    }
+
+    boolean failoverInProgress() {
+        return failover.inProgress();
+    }
+
     void cycle(Leadership.Term current) {
         long now = clock.nowMillis();
         if (current.number() != term) {
             startTerm(current, now);
         }
+        if (failover.inProgress()) {
+            stepFailover(current);
+            return;
+        }
         Decision decision;
         String problem = cache.topologyProblem();
+        Snapshot snapshot = snapshot(current, now);
         if (!problem.isEmpty()) {
-            decision = new Decision(Decision.Action.WAIT, problem + "; not acting until it is repaired", null, null,
-                    List.of());
+            decision = Decision.waiting(problem + "; not acting until it is repaired", null);
         } else {
-            decision = Decider.decide(snapshot(current, now), policy);
+            decision = Decider.decide(snapshot, policy);
         }
-        act(current, decision, now);
         record(current, decision, now);
+        act(current, decision, snapshot, now);
+    }
+
+    /** Called when leadership is lost: a failover in progress belongs to the old term. */
+    void leadershipLost() {
+        if (failover.inProgress()) {
+            failover.step(null);
+        }
+    }
+
+    private void stepFailover(Leadership.Term current) {
+        FailoverExecutor.Outcome outcome = failover.step(current);
+        if (outcome == FailoverExecutor.Outcome.DONE) {
+            lastFailoverAtMillis = clock.nowMillis();
+            lastPublishedAtMillis = lastFailoverAtMillis;
+            publications++;
+            failovers++;
+        }
     }
 
     private void startTerm(Leadership.Term current, long now) {
         term = current.number();
         // a new term starts its timers from zero: nothing measured in an earlier term carries over
         lastPublishedAtMillis = now;
-        lastFailoverAtMillis = -1;
+        lastFailoverAtMillis = recentFailoverAt(now);
         lastLogged = null;
         lastWrittenDecision = null;
         LOG.info("leader term {} starts: reading the cluster from ZooKeeper", current.number());
+    }
+
+    /**
+     * Anti-flapping across leaders: if the newest history entry is younger than the cooldown
+     * (by its wall-clock time: this only chooses whether a cooldown applies), the cooldown
+     * runs from the start of this term, on the monotonic clock.
+     */
+    private long recentFailoverAt(long now) {
+        List<String> entries = cache.documentsUnder("history/");
+        if (entries.isEmpty() || policy.failoverCooldownMillis() == 0) {
+            return -1;
+        }
+        try {
+            var doc = Fields.parseObject(cache.document(entries.get(entries.size() - 1)).orElseThrow());
+            java.time.Instant at = Fields.instant(doc, "at", "");
+            long age = clock.wallClock().toEpochMilli() - at.toEpochMilli();
+            return age < policy.failoverCooldownMillis() ? now : -1;
+        } catch (Exception e) {
+            return -1;
+        }
     }
 
     Snapshot snapshot(Leadership.Term current, long now) {
@@ -115,29 +173,98 @@ public final class LeaderDuties {
         Map<String, VoteSeen> votes = new HashMap<>();
         cache.votes().forEach((voter, seen) -> votes.put(voter,
                 new VoteSeen(seen.vote(), Math.max(seen.receivedAtMillis(), current.startedAtMillis()))));
-        return new Snapshot(cluster, id,
-                cache.nodes(), members, votes, topology, cache.maintenance(), lastKnownPrimaryLsn, now,
-                lastPublishedAtMillis, lastFailoverAtMillis, clock.wallClock());
+        Set<String> fences = new HashSet<>();
+        cache.documentsUnder("fence/").forEach(f -> fences.add(f.substring("fence/".length())));
+        return new Snapshot(cluster, id, cache.nodes(), members, votes, topology, fences, cache.maintenance(),
+                lastKnownPrimaryLsn, now, lastPublishedAtMillis, lastFailoverAtMillis, clock.wallClock());
     }
 
-    private void act(Leadership.Term current, Decision decision, long now) {
-        if (decision.action() == Decision.Action.BOOTSTRAP) {
-            if (writes.createTopology(current, decision.publish()) == LeaderWrites.Outcome.OK) {
-                lastPublishedAtMillis = now;
-                publications++;
-                LOG.info("published the first topology: primary {} (epoch 1)", decision.publish().primary().id());
+    private void act(Leadership.Term current, Decision decision, Snapshot snapshot, long now) {
+        for (String node : decision.fence()) {
+            if (decision.action() == Decision.Action.SPLIT_BRAIN) {
+                fence(current, node, "split brain: " + decision.reason());
             }
-            return;
         }
-        if (decision.publish() != null) {
-            cache.topology().ifPresent(read -> {
-                if (writes.setTopology(current, decision.publish(), read.version()) == LeaderWrites.Outcome.OK) {
+        for (String node : decision.unfence()) {
+            var c = session.client();
+            try {
+                if (writes.run(current, List.of(c.transactionOp().check().forPath(current.latchPath()),
+                        c.transactionOp().delete().forPath(session.paths().fence(node))), "lift the fence of " + node)
+                        == LeaderWrites.Outcome.OK) {
+                    LOG.info("lifted the fence of {}", node);
+                }
+            } catch (Exception e) {
+                LOG.warn("could not lift the fence of {}: {}", node, e.toString());
+            }
+        }
+        switch (decision.action()) {
+            case BOOTSTRAP -> {
+                if (writes.createTopology(current, decision.publish()) == LeaderWrites.Outcome.OK) {
                     lastPublishedAtMillis = now;
                     publications++;
+                    LOG.info("published the first topology: primary {} (epoch 1)", decision.publish().primary().id());
                 }
-            });
+            }
+            case FAILOVER -> {
+                failover.begin(current, decision, snapshot);
+                stepFailover(current);
+            }
+            case ADOPT -> adopt(current, decision, now);
+            default -> {
+                if (decision.publish() != null) {
+                    cache.topology().ifPresent(read -> {
+                        if (writes.setTopology(current, decision.publish(), read.version()) == LeaderWrites.Outcome.OK) {
+                            lastPublishedAtMillis = now;
+                            publications++;
+                        }
+                    });
+                }
+            }
         }
-        // FAILOVER and SPLIT_BRAIN are reported; carrying them out is the failover executor's work
+    }
+
+    private void fence(Leadership.Term current, String node, String reason) {
+        ObjectNode fence = Fields.mapper().createObjectNode();
+        fence.put("node", node);
+        fence.put("epoch", cache.topology().map(t -> t.topology().epoch()).orElse(0L));
+        fence.put("by", id);
+        fence.put("reason", reason);
+        fence.put("at", clock.wallClock().toString());
+        boolean exists = cache.document("fence/" + node).isPresent();
+        if (!exists && writes.putDocument(current, session.paths().fence(node), ModelCodec.encode(fence), false)
+                == LeaderWrites.Outcome.OK) {
+            LOG.warn("fenced {}: {}", node, reason);
+        }
+    }
+
+    private void adopt(Leadership.Term current, Decision decision, long now) {
+        ClusterCache.VersionedTopology read = cache.topology().orElse(null);
+        if (read == null) {
+            return;
+        }
+        ObjectNode h = Fields.mapper().createObjectNode();
+        h.put("epoch", decision.publish().epoch());
+        h.put("kind", "failover");
+        h.put("from", read.topology().primary().id());
+        h.put("to", decision.publish().primary().id());
+        h.put("reason", decision.reason());
+        h.put("at", clock.wallClock().toString());
+        h.putObject("stages").put("published", clock.wallClock().toString());
+        var c = session.client();
+        try {
+            if (writes.run(current, List.of(c.transactionOp().check().forPath(current.latchPath()),
+                    c.transactionOp().setData().withVersion(read.version()).forPath(session.paths().topology(),
+                            TopologyCodec.encode(decision.publish())),
+                    c.transactionOp().create().withMode(CreateMode.PERSISTENT_SEQUENTIAL)
+                            .forPath(session.paths().historyEntryPrefix(), ModelCodec.encode(h))),
+                    "adopt " + decision.publish().primary().id()) == LeaderWrites.Outcome.OK) {
+                lastPublishedAtMillis = now;
+                lastFailoverAtMillis = now;
+                publications++;
+            }
+        } catch (Exception e) {
+            LOG.warn("could not adopt {}: {}", decision.publish().primary().id(), e.toString());
+        }
     }
 
     private void record(Leadership.Term current, Decision decision, long now) {
@@ -157,7 +284,8 @@ public final class LeaderDuties {
             doc.put("reason", d.reason());
             doc.put("at", d.at().toString());
             boolean exists = cache.document("decision").isPresent();
-            if (writes.putDocument(current, decisionPath, ModelCodec.encode(doc), exists) == LeaderWrites.Outcome.OK) {
+            if (writes.putDocument(current, session.paths().decision(), ModelCodec.encode(doc), exists)
+                    == LeaderWrites.Outcome.OK) {
                 lastWrittenDecision = decision;
                 lastDecisionWriteMillis = now;
             }

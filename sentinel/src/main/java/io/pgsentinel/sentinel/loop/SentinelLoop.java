@@ -18,6 +18,7 @@ public final class SentinelLoop implements Managed {
     private static final Logger LOG = LoggerFactory.getLogger(SentinelLoop.class);
 
     private final Observer observer;
+    private final Reconciler reconciler;
     private final LeaderDuties leader;
     private final Leadership leadership;
     private final ClusterCache cache;
@@ -29,24 +30,42 @@ public final class SentinelLoop implements Managed {
     });
     private volatile long cycles;
 
-    public SentinelLoop(Observer observer, LeaderDuties leader, Leadership leadership, ClusterCache cache,
-                        Duration interval) {
+    public SentinelLoop(Observer observer, Reconciler reconciler, LeaderDuties leader, Leadership leadership,
+                        ClusterCache cache, Duration interval) {
         this.observer = observer;
+        this.reconciler = reconciler;
         this.leader = leader;
         this.leadership = leadership;
         this.cache = cache;
         this.interval = interval;
     }
 
+    /** While a failover runs, the leader steps it every 100 ms instead of every checkInterval. */
+    private static final long FAILOVER_TICK_MILLIS = 100;
+
     @Override
     public void start() {
-        executor.scheduleWithFixedDelay(this::cycle, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+        executor.schedule(this::cycleAndReschedule, 0, TimeUnit.MILLISECONDS);
     }
 
     @Override
     public void stop() throws InterruptedException {
         executor.shutdownNow();
         executor.awaitTermination(5, TimeUnit.SECONDS);
+        reconciler.stop();
+    }
+
+    private void cycleAndReschedule() {
+        try {
+            cycle();
+        } catch (Throwable t) {
+            // never let the schedule die: a cycle that throws is logged and the next one runs
+            LOG.error("cycle failed", t);
+        }
+        long delay = leader.failoverInProgress() ? FAILOVER_TICK_MILLIS : interval.toMillis();
+        if (!executor.isShutdown()) {
+            executor.schedule(this::cycleAndReschedule, delay, TimeUnit.MILLISECONDS);
+        }
     }
 
     public long cycles() {
@@ -54,15 +73,17 @@ public final class SentinelLoop implements Managed {
     }
 
     private void cycle() {
-        try {
-            observer.cycle("ok");
-            Leadership.Term term = leadership.current();
-            if (term != null && cache.isInitialized()) {
-                leader.cycle(term);
-            }
-            cycles++;
-        } catch (RuntimeException e) {
-            LOG.error("cycle failed; the next one runs in {} ms", interval.toMillis(), e);
+        observer.cycle(reconciler.state(observer.latest()));
+        if (reconciler.cycle(observer.latest())) {
+            // it changed the server: report the new state at once (a fence the leader waits for)
+            observer.cycle(reconciler.state(observer.latest()));
         }
+        Leadership.Term term = leadership.current();
+        if (term != null && cache.isInitialized()) {
+            leader.cycle(term);
+        } else {
+            leader.leadershipLost();
+        }
+        cycles++;
     }
 }

@@ -1,5 +1,6 @@
 package io.pgsentinel.sentinel.decision;
 
+import static io.pgsentinel.sentinel.decision.Decision.Action.ADOPT;
 import static io.pgsentinel.sentinel.decision.Decision.Action.BOOTSTRAP;
 import static io.pgsentinel.sentinel.decision.Decision.Action.FAILOVER;
 import static io.pgsentinel.sentinel.decision.Decision.Action.NONE;
@@ -179,6 +180,26 @@ class DeciderTest {
                         Fixture.healthy().lastFailoverAgo(20_000).down("node2", "node1", 4000, 0)
                                 .down("node3", "node1", 4000, 0), WAIT, null,
                         "the previous failover was 20.0 s ago, and automatic failovers are at least 60.0 s apart"),
+                // fencing (rule 2) and interrupted failovers
+                row("a failover fences the old primary first",
+                        Fixture.healthy().down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0), FAILOVER,
+                        "node2", "promote node2"),
+                row("a failover cut short after the promotion is completed by adopting the promoted node",
+                        Fixture.healthy().fenced("node1").fencedStopped("node1").primaryOnTimeline("node2", 0x6000000L, 2)
+                                .replica("node3", 0x5000000L), ADOPT, null, t -> {
+                            assertThat(t.epoch()).isEqualTo(2);
+                            assertThat(t.primary().id()).isEqualTo("node2");
+                            assertThat(t.primary().timeline()).isEqualTo(2);
+                        }, "the published primary node1 is fenced and node2 already accepts writes on timeline 2"),
+                row("an unfenced published primary beside another writable server is split brain, never adopted",
+                        Fixture.healthy().primaryOnTimeline("node2", 0x6000000L, 2), SPLIT_BRAIN, null,
+                        "node2 accepts writes but node1 is the published primary", "fencing node2"),
+                row("a node that rejoined as a streaming replica has its fence lifted",
+                        Fixture.healthy().fenced("node3"), NONE, null, "primary node1 is up"),
+                row("the published primary's fence is rolled back when no candidate can replace it",
+                        Fixture.healthy().fenced("node1").fencedStopped("node1").node("node2", 100, true)
+                                .node("node3", 100, true).down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0),
+                        WAIT, null, "no candidate to promote"),
                 row("anti-flapping: a failover after the cooldown goes ahead",
                         Fixture.healthy().lastFailoverAgo(61_000).down("node2", "node1", 4000, 0)
                                 .down("node3", "node1", 4000, 0), FAILOVER, "node2"));
@@ -195,6 +216,16 @@ class DeciderTest {
         if (row.target() != null) {
             assertThat(d.failover().candidate()).as(d.reason()).isEqualTo(row.target());
             assertThat(d.summary()).isEqualTo("promote " + row.target());
+            assertThat(d.fence()).as("the old primary is fenced first").containsExactly(d.failover().oldPrimary());
+        }
+        if (row.situation().contains("fence lifted")) {
+            assertThat(d.unfence()).containsExactly("node3");
+        }
+        if (row.situation().contains("rolled back")) {
+            assertThat(d.unfence()).containsExactly("node1");
+        }
+        if (row.action() == SPLIT_BRAIN && d.writable().contains("node1") && d.writable().size() > 1) {
+            assertThat(d.fence()).doesNotContain("node1");
         }
         if (row.published() == NOTHING_PUBLISHED) {
             assertThat(d.publish()).isNull();
@@ -209,7 +240,7 @@ class DeciderTest {
     void neverChangesTheEpochNorPromotesTheOldPrimary(Row row) {
         Snapshot s = row.input().snapshot();
         Decision d = Decider.decide(s, POLICY);
-        if (d.publish() != null && s.topology() != null) {
+        if (d.publish() != null && s.topology() != null && d.action() != ADOPT) {
             assertThat(d.publish().epoch()).isEqualTo(s.topology().epoch());
             assertThat(d.publish().primary().id()).isEqualTo(s.topology().primary().id());
         }

@@ -23,6 +23,7 @@ final class Fixture {
     private final Map<String, MemberReport> reports = new HashMap<>();
     private final Map<String, VoteSeen> votes = new HashMap<>();
     private Topology topology;
+    private final java.util.Set<String> fences = new java.util.HashSet<>();
     private boolean maintenance;
     private long lastKnownPrimaryLsn = -1;
     private long lastPublishedAt = NOW - 60_000;
@@ -88,6 +89,19 @@ final class Fixture {
         return replica(id, lsn, 1);
     }
 
+    /** A running primary on {@code timeline} (a promoted node). */
+    Fixture primaryOnTimeline(String id, long flushLsn, long timeline) {
+        reports.put(id, new MemberReport(id, WALL, true, Role.PRIMARY, timeline, flushLsn, -1, -1, "", "", 0, List.of(),
+                "ok", ""));
+        return this;
+    }
+
+    /** A stopped server whose sentinel reports it fenced. */
+    Fixture fencedStopped(String id) {
+        reports.put(id, new MemberReport(id, WALL, false, Role.UNKNOWN, 0, -1, -1, -1, "", "", 0, List.of(), "fenced", ""));
+        return this;
+    }
+
     Fixture replica(String id, long lsn, long timeline) {
         reports.put(id, new MemberReport(id, WALL, true, Role.REPLICA, timeline, -1, lsn, lsn, "streaming", "10.0.0.11",
                 5432, List.of(), "ok", ""));
@@ -127,6 +141,11 @@ final class Fixture {
         return this;
     }
 
+    Fixture fenced(String id) {
+        fences.add(id);
+        return this;
+    }
+
     Fixture maintenance() {
         maintenance = true;
         return this;
@@ -153,7 +172,7 @@ final class Fixture {
     }
 
     Snapshot snapshot() {
-        return new Snapshot("c1", leader, nodes, reports, votes, topology, maintenance, lastKnownPrimaryLsn, NOW,
+        return new Snapshot("c1", leader, nodes, reports, votes, topology, fences, maintenance, lastKnownPrimaryLsn, NOW,
                 lastPublishedAt, lastFailoverAt, WALL);
     }
 }

@@ -1,0 +1,28 @@
+package io.pgsentinel.sentinel.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.dropwizard.util.Duration;
+import io.dropwizard.validation.MinDuration;
+import jakarta.validation.constraints.NotNull;
+import java.util.concurrent.TimeUnit;
+
+/** {@code failover:} how automatic failovers are carried out and spaced. */
+public class FailoverConfig {
+    /**
+     * Anti-flapping: no automatic failover within this time of the previous one (the decision
+     * says so while it holds). 0s turns it off.
+     */
+    @NotNull
+    @MinDuration(value = 0, unit = TimeUnit.SECONDS)
+    @JsonProperty
+    public Duration minInterval = Duration.seconds(60);
+
+    /**
+     * How long the leader waits for the old primary's fence to be confirmed before it gives up
+     * this attempt (and decides again).
+     */
+    @NotNull
+    @MinDuration(value = 1, unit = TimeUnit.SECONDS)
+    @JsonProperty
+    public Duration fenceConfirmTimeout = Duration.seconds(15);
+}

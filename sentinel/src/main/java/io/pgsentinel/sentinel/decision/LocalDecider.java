@@ -1,0 +1,139 @@
+package io.pgsentinel.sentinel.decision;
+
+import io.pgsentinel.sentinel.model.Lsn;
+import io.pgsentinel.sentinel.model.MemberReport;
+import io.pgsentinel.sentinel.model.Role;
+import io.pgsentinel.shared.topology.Topology;
+
+/**
+ * The reconcile decision of every sentinel: bring the local server in line with the published
+ * topology and the fence nodes. Pure: no I/O, no clock. Rules, in order:
+ * <ol>
+ *   <li>nothing is touched before ZooKeeper has been read (rule 6);</li>
+ *   <li>a server told to be fenced, or that accepts writes while another node is the published
+ *       primary, is fenced;</li>
+ *   <li>the published primary's server is restarted in place when it is down (crash), but
+ *       never while a fence holds, and only after the standing is confirmed;</li>
+ *   <li>another node's server follows the primary: re-pointed while running, started as a
+ *       replica when it was one, rewound (or cloned when rewind failed) when it was a primary
+ *       or its WAL went past the new timeline's fork point; with {@code rejoin: manual} it
+ *       waits and says so.</li>
+ * </ol>
+ */
+public final class LocalDecider {
+    /** How long a re-pointed replica may take to stream before divergence is suspected. */
+    public static final long STREAM_GRACE_MILLIS = 5000;
+
+    private LocalDecider() {
+    }
+
+    public static LocalAction decide(LocalSnapshot s) {
+        MemberReport r = s.local();
+        boolean running = r != null && r.running();
+        boolean writable = running && r.role() == Role.PRIMARY && !"fenced".equals(r.state());
+        if (!s.zkReady()) {
+            return LocalAction.of(LocalAction.Kind.WAIT, s.selfFenced()
+                    ? "fenced on losing ZooKeeper: it stays fenced until ZooKeeper confirms this node is the primary"
+                    : "waiting for ZooKeeper before touching the server");
+        }
+        Topology t = s.topology();
+        if (t == null) {
+            if (!running && !s.processAlive()) {
+                return LocalAction.of(LocalAction.Kind.START_AS_IS, "no topology yet and the server is down: starting it"
+                        + " as it is configured");
+            }
+            return LocalAction.of(LocalAction.Kind.NONE, "no topology yet");
+        }
+        String primary = t.primary().id();
+        if (s.fencedByLeader() && writable) {
+            return LocalAction.of(LocalAction.Kind.FENCE, "fence/" + s.id() + " exists: this server must not accept writes");
+        }
+        if (primary.equals(s.id())) {
+            return asPrimary(s, running, writable);
+        }
+        if (writable) {
+            return LocalAction.of(LocalAction.Kind.FENCE, primary + " is the published primary (epoch " + t.epoch()
+                    + ") and this server accepts writes: fencing it");
+        }
+        return asReplica(s, running, primary);
+    }
+
+    private static LocalAction asPrimary(LocalSnapshot s, boolean running, boolean writable) {
+        MemberReport r = s.local();
+        if (s.fencedByLeader()) {
+            return LocalAction.of(LocalAction.Kind.WAIT, "fenced by the leader: the server stays "
+                    + (running ? "read-only" : "stopped"));
+        }
+        if (writable) {
+            return LocalAction.of(LocalAction.Kind.NONE, "the published primary, running");
+        }
+        if (running && r.role() == Role.PRIMARY) {
+            return LocalAction.of(LocalAction.Kind.CLEAR_READ_ONLY, "the fence was lifted and this node is the published "
+                    + "primary: ending its read-only fence");
+        }
+        if (running) {
+            return LocalAction.of(LocalAction.Kind.WAIT, "published as the primary but the server is in recovery");
+        }
+        if (s.processAlive()) {
+            return LocalAction.of(LocalAction.Kind.WAIT, "the server's process is alive but it does not answer");
+        }
+        if (s.standbySignal()) {
+            return LocalAction.of(LocalAction.Kind.WAIT, "published as the primary but the data directory is configured "
+                    + "as a standby: not starting it as a primary");
+        }
+        return LocalAction.of(LocalAction.Kind.START_PRIMARY, s.selfFenced()
+                ? "ZooKeeper is back and this node is still the published primary: restarting it once confirmed"
+                : "the published primary's server is down: restarting it in place");
+    }
+
+    private static LocalAction asReplica(LocalSnapshot s, boolean running, String primary) {
+        MemberReport r = s.local();
+        long primaryTimeline = s.topology().primary().timeline();
+        boolean diverged = r != null && running && s.forkLsn() >= 0 && r.timeline() < primaryTimeline
+                && r.position() > s.forkLsn();
+        if (running && r.role() == Role.PRIMARY) {
+            // fenced read-only: it must be stopped and rewound to follow
+            return rejoin(s, primary, "this server was a primary and is fenced read-only");
+        }
+        if (running) {
+            if (diverged) {
+                return rejoin(s, primary, "its WAL (" + Lsn.format(r.position()) + ") went past the fork point "
+                        + Lsn.format(s.forkLsn()) + " of timeline " + primaryTimeline);
+            }
+            boolean followsPrimary = r.isStreaming() && s.topology().primary().port() == r.upstreamPort()
+                    && s.topology().primary().host().equals(r.upstreamHost());
+            if (followsPrimary) {
+                return LocalAction.of(LocalAction.Kind.NONE, "streaming from " + primary);
+            }
+            if (!primary.equals(s.repointedTo())) {
+                return LocalAction.toward(LocalAction.Kind.REPOINT, primary, "re-pointing to the published primary "
+                        + primary);
+            }
+            if (s.notStreamingMillis() > STREAM_GRACE_MILLIS && s.forkLsn() >= 0 && r.position() > s.forkLsn()
+                    && r.timeline() < primaryTimeline) {
+                return rejoin(s, primary, "it does not stream and its WAL went past the fork point");
+            }
+            return LocalAction.of(LocalAction.Kind.WAIT, "re-pointed to " + primary + ", not streaming yet");
+        }
+        if (s.processAlive()) {
+            return LocalAction.of(LocalAction.Kind.WAIT, "the server's process is alive but it does not answer");
+        }
+        if (s.fencedByLeader() || !s.standbySignal()) {
+            return rejoin(s, primary, "this server was a primary (or is fenced) and " + primary + " is the published primary");
+        }
+        return LocalAction.toward(LocalAction.Kind.START_REPLICA, primary, "the server is down: starting it as a replica of "
+                + primary);
+    }
+
+    private static LocalAction rejoin(LocalSnapshot s, String primary, String why) {
+        if (s.rejoinManual()) {
+            return LocalAction.of(LocalAction.Kind.WAIT, why + "; rejoin is manual: it stays out until an operator "
+                    + "rewinds or re-clones it");
+        }
+        if (s.rewindFailed()) {
+            return LocalAction.toward(LocalAction.Kind.CLONE, primary, why + "; pg_rewind failed: cloning " + primary
+                    + " afresh");
+        }
+        return LocalAction.toward(LocalAction.Kind.REWIND, primary, why + ": rewinding it to follow " + primary);
+    }
+}

@@ -1,0 +1,27 @@
+package io.pgsentinel.sentinel.decision;
+
+import io.pgsentinel.sentinel.model.MemberReport;
+import io.pgsentinel.shared.topology.Topology;
+
+/**
+ * What a sentinel knows about its own server and its standing, for {@link LocalDecider}.
+ *
+ * @param id                 this node's id
+ * @param zkReady            connected to ZooKeeper with a complete copy of the cluster's nodes
+ * @param local              the latest probe of the server
+ * @param processAlive       a postmaster process exists (it may be frozen and not answer)
+ * @param topology           the published topology, or null
+ * @param fencedByLeader     {@code fence/<id>} exists
+ * @param selfFenced         this sentinel fenced its server on losing ZooKeeper and has not yet
+ *                           confirmed its standing
+ * @param standbySignal      the data directory holds standby.signal
+ * @param rejoinManual       {@code rejoin: manual}
+ * @param forkLsn            where the published primary's timeline forked off, -1 when unknown
+ * @param repointedTo        the node this server was last re-pointed to, "" when none
+ * @param notStreamingMillis how long since the re-point without streaming
+ * @param rewindFailed       the last rewind failed (next: a fresh clone)
+ */
+public record LocalSnapshot(String id, boolean zkReady, MemberReport local, boolean processAlive, Topology topology,
+                            boolean fencedByLeader, boolean selfFenced, boolean standbySignal, boolean rejoinManual,
+                            long forkLsn, String repointedTo, long notStreamingMillis, boolean rewindFailed) {
+}

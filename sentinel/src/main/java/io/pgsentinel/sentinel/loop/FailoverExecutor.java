@@ -1,0 +1,288 @@
+package io.pgsentinel.sentinel.loop;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pgsentinel.sentinel.decision.Decider;
+import io.pgsentinel.sentinel.decision.Decision;
+import io.pgsentinel.sentinel.decision.Policy;
+import io.pgsentinel.sentinel.decision.Snapshot;
+import io.pgsentinel.sentinel.model.Lsn;
+import io.pgsentinel.sentinel.model.MemberReport;
+import io.pgsentinel.sentinel.model.ModelCodec;
+import io.pgsentinel.sentinel.model.RegisteredNode;
+import io.pgsentinel.sentinel.postgres.RemoteAdmin;
+import io.pgsentinel.sentinel.time.MonotonicClock;
+import io.pgsentinel.sentinel.zk.ClusterCache;
+import io.pgsentinel.sentinel.zk.LeaderWrites;
+import io.pgsentinel.sentinel.zk.Leadership;
+import io.pgsentinel.sentinel.zk.ZkSession;
+import io.pgsentinel.shared.json.Fields;
+import io.pgsentinel.shared.topology.Topology;
+import io.pgsentinel.shared.topology.TopologyCodec;
+import io.pgsentinel.testkit.Command;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.apache.zookeeper.CreateMode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Carries out a failover decided by the leader, one step per cycle (the leader keeps
+ * observing meanwhile), each step bounded:
+ * <ol>
+ *   <li>fence: write {@code fence/<old>}, run the STONITH hook if configured, and wait for a
+ *       confirmation: the old primary's sentinel reports its server fenced, or its session is
+ *       gone from ZooKeeper (its self-fence deadline is shorter than the session timeout, so a
+ *       sentinel whose session expired has fenced itself), or the hook exited 0;</li>
+ *   <li>promote the candidate ({@code pg_promote}, then a write);</li>
+ *   <li>publish, in one transaction that checks leadership and the topology version: the new
+ *       topology (epoch + 1) and a history entry with the time of every stage.</li>
+ * </ol>
+ * A failure aborts with its reason; the next cycle decides again from what is then true.
+ */
+final class FailoverExecutor {
+    private static final Logger LOG = LoggerFactory.getLogger(FailoverExecutor.class);
+
+    private final ZkSession session;
+    private final ClusterCache cache;
+    private final LeaderWrites writes;
+    private final RemoteAdmin admin;
+    private final MonotonicClock clock;
+    private final Policy policy;
+    private final String fenceCommand;
+    private final Duration fenceCommandTimeout;
+    private final Duration fenceConfirmTimeout;
+
+    private Plan plan;
+
+    /** One failover in progress. */
+    private static final class Plan {
+        final long term;
+        final Decision decision;
+        final Decision.FailoverPlan failover;
+        final Snapshot snapshot;
+        final long decidedAt;
+        final long detectedAt;
+        long fencedAt = -1;
+        String fencedHow = "";
+        long fenceWrittenAt = -1;
+        CompletableFuture<Integer> stonith;
+
+        Plan(long term, Decision decision, Snapshot snapshot, long now) {
+            this.term = term;
+            this.decision = decision;
+            this.failover = decision.failover();
+            this.snapshot = snapshot;
+            this.decidedAt = now;
+            this.detectedAt = now - failover.downForMillis();
+        }
+    }
+
+    /** What a step ended with. */
+    enum Outcome { IN_PROGRESS, DONE, ABORTED }
+
+    FailoverExecutor(ZkSession session, ClusterCache cache, LeaderWrites writes, RemoteAdmin admin, MonotonicClock clock,
+                     Policy policy, String fenceCommand, Duration fenceCommandTimeout, Duration fenceConfirmTimeout) {
+        this.session = session;
+        this.cache = cache;
+        this.writes = writes;
+        this.admin = admin;
+        this.clock = clock;
+        this.policy = policy;
+        this.fenceCommand = fenceCommand == null ? "" : fenceCommand;
+        this.fenceCommandTimeout = fenceCommandTimeout;
+        this.fenceConfirmTimeout = fenceConfirmTimeout;
+    }
+
+    boolean inProgress() {
+        return plan != null;
+    }
+
+    /** Why the last failover aborted, or "" (for the decision shown to operators). */
+    private String lastAbort = "";
+
+    String lastAbort() {
+        return lastAbort;
+    }
+
+    void begin(Leadership.Term term, Decision decision, Snapshot snapshot) {
+        plan = new Plan(term.number(), decision, snapshot, clock.nowMillis());
+        lastAbort = "";
+        LOG.info("failover: fencing {} before promoting {}", plan.failover.oldPrimary(), plan.failover.candidate());
+    }
+
+    Outcome step(Leadership.Term term) {
+        Plan p = plan;
+        if (p == null) {
+            return Outcome.DONE;
+        }
+        if (term == null || term.number() != p.term) {
+            return abort("leadership was lost during the failover");
+        }
+        long now = clock.nowMillis();
+        String old = p.failover.oldPrimary();
+        if (p.fencedAt < 0) {
+            if (p.fenceWrittenAt < 0) {
+                if (!writeFence(term, p)) {
+                    return abort("could not write fence/" + old);
+                }
+                p.fenceWrittenAt = now;
+                startStonith(p);
+            }
+            String how = fenceConfirmation(p);
+            if (how == null) {
+                if (now - p.fenceWrittenAt > fenceConfirmTimeout.toMillis()) {
+                    return abort("the fence of " + old + " was not confirmed within " + fenceConfirmTimeout.toMillis()
+                            + " ms: its sentinel did not acknowledge, its session is still alive"
+                            + (fenceCommand.isEmpty() ? ", and no fencing.command is configured" : ", and the fencing "
+                            + "command did not succeed"));
+                }
+                return Outcome.IN_PROGRESS;
+            }
+            p.fencedAt = now;
+            p.fencedHow = how;
+            LOG.info("failover: {} is fenced ({}), {} ms after the decision", old, how, now - p.decidedAt);
+        }
+        RegisteredNode candidate = cache.nodes().get(p.failover.candidate());
+        if (candidate == null) {
+            return abort("the candidate " + p.failover.candidate() + " is no longer registered");
+        }
+        RemoteAdmin.Promoted promoted;
+        try {
+            promoted = admin.promote(candidate.host(), candidate.port(), Duration.ofSeconds(30));
+        } catch (Exception e) {
+            return abort("promoting " + candidate.id() + " failed: " + e.getMessage());
+        }
+        long promotedAt = clock.nowMillis();
+        LOG.info("failover: {} promoted to timeline {} (fork at {}) in {} ms", candidate.id(), promoted.timeline(),
+                promoted.forkLsn() < 0 ? "?" : Lsn.format(promoted.forkLsn()), promotedAt - p.fencedAt);
+        return publish(term, p, promoted, promotedAt);
+    }
+
+    private Outcome publish(Leadership.Term term, Plan p, RemoteAdmin.Promoted promoted, long promotedAt) {
+        ClusterCache.VersionedTopology read = cache.topology().orElse(null);
+        if (read == null) {
+            return abort("the topology node vanished");
+        }
+        Topology next = Decider.afterFailover(p.snapshot, policy, p.failover, promoted.timeline());
+        long publishedAt = clock.nowMillis();
+        byte[] history = ModelCodec.encode(history(p, next, promoted, promotedAt, publishedAt));
+        var c = session.client();
+        try {
+            LeaderWrites.Outcome outcome = writes.run(term, List.of(
+                    c.transactionOp().check().forPath(term.latchPath()),
+                    c.transactionOp().setData().withVersion(read.version()).forPath(session.paths().topology(),
+                            TopologyCodec.encode(next)),
+                    c.transactionOp().create().withMode(CreateMode.PERSISTENT_SEQUENTIAL)
+                            .forPath(session.paths().historyEntryPrefix(), history)),
+                    "publish epoch " + next.epoch());
+            if (outcome != LeaderWrites.Outcome.OK) {
+                return abort("publishing epoch " + next.epoch() + " failed: " + outcome);
+            }
+        } catch (Exception e) {
+            return abort("publishing epoch " + next.epoch() + " failed: " + e.getMessage());
+        }
+        LOG.info("failover done: {} -> {} (epoch {}), {} ms from detection, {} ms from the decision",
+                p.failover.oldPrimary(), p.failover.candidate(), next.epoch(), publishedAt - p.detectedAt,
+                publishedAt - p.decidedAt);
+        plan = null;
+        return Outcome.DONE;
+    }
+
+    private ObjectNode history(Plan p, Topology next, RemoteAdmin.Promoted promoted, long promotedAt, long publishedAt) {
+        // stage times are measured on the monotonic clock and shown as wall-clock instants
+        long offset = clock.wallClock().toEpochMilli() - clock.nowMillis();
+        ObjectNode h = Fields.mapper().createObjectNode();
+        h.put("epoch", next.epoch());
+        h.put("kind", "failover");
+        h.put("from", p.failover.oldPrimary());
+        h.put("to", p.failover.candidate());
+        h.put("reason", p.decision.reason());
+        h.put("at", Instant.ofEpochMilli(offset + publishedAt).toString());
+        h.put("fencedBy", p.fencedHow);
+        h.put("timeline", promoted.timeline());
+        ObjectNode lsn = h.putObject("lsn");
+        lsn.put("candidate", Lsn.format(p.failover.candidateLsn()));
+        if (p.failover.lastKnownPrimaryLsn() >= 0) {
+            lsn.put("lastKnownPrimary", Lsn.format(p.failover.lastKnownPrimaryLsn()));
+        }
+        if (promoted.forkLsn() >= 0) {
+            lsn.put("fork", Lsn.format(promoted.forkLsn()));
+        }
+        ObjectNode stages = h.putObject("stages");
+        stages.put("detected", Instant.ofEpochMilli(offset + p.detectedAt).toString());
+        stages.put("decided", Instant.ofEpochMilli(offset + p.decidedAt).toString());
+        stages.put("fenced", Instant.ofEpochMilli(offset + p.fencedAt).toString());
+        stages.put("promoted", Instant.ofEpochMilli(offset + promotedAt).toString());
+        stages.put("published", Instant.ofEpochMilli(offset + publishedAt).toString());
+        ObjectNode millis = h.putObject("durationsMs");
+        millis.put("detectToDecide", p.decidedAt - p.detectedAt);
+        millis.put("decideToFenced", p.fencedAt - p.decidedAt);
+        millis.put("fencedToPromoted", promotedAt - p.fencedAt);
+        millis.put("promotedToPublished", publishedAt - promotedAt);
+        millis.put("total", publishedAt - p.detectedAt);
+        return h;
+    }
+
+    private boolean writeFence(Leadership.Term term, Plan p) {
+        String old = p.failover.oldPrimary();
+        String path = session.paths().fence(old);
+        ObjectNode fence = Fields.mapper().createObjectNode();
+        fence.put("node", old);
+        fence.put("epoch", p.snapshot.topology().epoch() + 1);
+        fence.put("by", p.snapshot.leader());
+        fence.put("reason", "failover to " + p.failover.candidate());
+        fence.put("at", clock.wallClock().toString());
+        boolean exists = cache.document("fence/" + old).isPresent();
+        return writes.putDocument(term, path, ModelCodec.encode(fence), exists) == LeaderWrites.Outcome.OK;
+    }
+
+    private void startStonith(Plan p) {
+        if (fenceCommand.isEmpty()) {
+            return;
+        }
+        RegisteredNode n = p.snapshot.nodes().get(p.failover.oldPrimary());
+        String command = fenceCommand.replace("{id}", n.id()).replace("{host}", n.host());
+        p.stonith = CompletableFuture.supplyAsync(() -> {
+            Command.Result r = Command.run(List.of("sh", "-c", command), fenceCommandTimeout);
+            LOG.info("fencing command for {} exited {}", n.id(), r.exitCode());
+            return r.exitCode();
+        });
+    }
+
+    /** How the fence is confirmed, or null while it is not. */
+    private String fenceConfirmation(Plan p) {
+        String old = p.failover.oldPrimary();
+        MemberReport r = cache.members().get(old);
+        if (r == null && memberNodeGone(old)) {
+            return "its sentinel's session is gone, so it fenced itself";
+        }
+        if (r != null && "fenced".equals(r.state())) {
+            return "its sentinel reports it fenced (" + (r.running() ? "read-only" : "stopped") + ")";
+        }
+        if (p.stonith != null && p.stonith.isDone() && Integer.valueOf(0).equals(p.stonith.getNow(-1))) {
+            return "the fencing command succeeded";
+        }
+        return null;
+    }
+
+    /** Asks ZooKeeper itself (not the cache) whether the member node is gone. */
+    private boolean memberNodeGone(String id) {
+        try {
+            var event = session.await(cb -> session.client().checkExists().inBackground(cb)
+                    .forPath(session.paths().member(id)), Duration.ofSeconds(2));
+            return event.getStat() == null
+                    && event.getResultCode() == org.apache.zookeeper.KeeperException.Code.NONODE.intValue();
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    private Outcome abort(String why) {
+        LOG.warn("failover aborted: {}", why);
+        lastAbort = why;
+        plan = null;
+        return Outcome.ABORTED;
+    }
+}

@@ -1,0 +1,238 @@
+package io.pgsentinel.sentinel.loop;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.pgsentinel.sentinel.decision.LocalAction;
+import io.pgsentinel.sentinel.decision.LocalDecider;
+import io.pgsentinel.sentinel.decision.LocalSnapshot;
+import io.pgsentinel.sentinel.model.Lsn;
+import io.pgsentinel.sentinel.model.MemberReport;
+import io.pgsentinel.sentinel.model.RegisteredNode;
+import io.pgsentinel.sentinel.model.Role;
+import io.pgsentinel.sentinel.postgres.PgControl;
+import io.pgsentinel.sentinel.postgres.RemoteAdmin;
+import io.pgsentinel.sentinel.postgres.Replication;
+import io.pgsentinel.sentinel.time.MonotonicClock;
+import io.pgsentinel.sentinel.zk.ClusterCache;
+import io.pgsentinel.sentinel.zk.Standing;
+import io.pgsentinel.sentinel.zk.ZkSession;
+import io.pgsentinel.shared.json.Fields;
+import io.pgsentinel.shared.topology.Topology;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The reconcile step of every sentinel: asks the pure {@link LocalDecider} what to do with the
+ * local server and does it. Long work (rewind, clone) runs on a thread of its own, so that the
+ * cycle, and leadership duties, go on meanwhile; the report says "rejoining".
+ */
+public final class Reconciler {
+    private static final Logger LOG = LoggerFactory.getLogger(Reconciler.class);
+    private static final Duration SQL_TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration COPY_TIMEOUT = Duration.ofMinutes(30);
+
+    private final String id;
+    private final PgControl control;
+    private final RemoteAdmin admin;
+    private final ClusterCache cache;
+    private final ZkSession session;
+    private final Standing standing;
+    private final SelfFence selfFence;
+    private final MonotonicClock clock;
+    private final boolean rejoinManual;
+    private final ExecutorService rejoinThread = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "pg-sentinel-rejoin");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private volatile boolean rejoining;
+    private volatile boolean rewindFailed;
+    private String repointedTo = "";
+    private long repointedAt;
+    private LocalAction lastLogged;
+    private volatile LocalAction latest;
+
+    public Reconciler(String id, PgControl control, RemoteAdmin admin, ClusterCache cache, ZkSession session,
+                      SelfFence selfFence, MonotonicClock clock, boolean rejoinManual) {
+        this.id = id;
+        this.control = control;
+        this.admin = admin;
+        this.cache = cache;
+        this.session = session;
+        this.standing = new Standing(session, id);
+        this.selfFence = selfFence;
+        this.clock = clock;
+        this.rejoinManual = rejoinManual;
+    }
+
+    /** What the sentinel does with its server, for its report: ok, fenced, rejoining. */
+    public String state(MemberReport local) {
+        if (rejoining) {
+            return "rejoining";
+        }
+        boolean writable = local != null && local.running() && local.role() == Role.PRIMARY && !selfFence.readOnlyActive();
+        boolean fenceNode = cache.document("fence/" + id).isPresent();
+        if ((fenceNode || selfFence.isFenced()) && !writable) {
+            return "fenced";
+        }
+        return "ok";
+    }
+
+    public LocalAction latest() {
+        return latest;
+    }
+
+    /** Decides and acts; returns true when it changed something (the caller probes again). */
+    boolean cycle(MemberReport local) {
+        if (rejoining) {
+            return false;
+        }
+        Topology topology = cache.topology().map(ClusterCache.VersionedTopology::topology).orElse(null);
+        long now = clock.nowMillis();
+        boolean streaming = local != null && local.isStreaming();
+        LocalSnapshot s = new LocalSnapshot(id, session.isConnected() && cache.isInitialized(), local,
+                control.isRunning(), topology, cache.document("fence/" + id).isPresent(), selfFence.isFenced(),
+                control.hasStandbySignal(), rejoinManual, forkLsn(topology), repointedTo,
+                streaming || repointedTo.isEmpty() ? 0 : now - repointedAt, rewindFailed);
+        LocalAction action = LocalDecider.decide(s);
+        latest = action;
+        if (lastLogged == null || action.kind() != lastLogged.kind() || !action.upstream().equals(lastLogged.upstream())) {
+            if (action.kind() != LocalAction.Kind.NONE || lastLogged != null) {
+                LOG.info("local: {}: {}", action.kind().json(), action.reason());
+            }
+            lastLogged = action;
+        }
+        try {
+            return act(action, topology);
+        } catch (Exception e) {
+            LOG.warn("local: {} failed: {}", action.kind().json(), e.getMessage());
+            return false;
+        }
+    }
+
+    private boolean act(LocalAction action, Topology topology) throws Exception {
+        switch (action.kind()) {
+            case FENCE -> {
+                selfFence.fenceNow("told to: " + action.reason());
+                return true;
+            }
+            case CLEAR_READ_ONLY -> {
+                control.clearReadOnly(SQL_TIMEOUT);
+                selfFence.clear();
+                return true;
+            }
+            case START_AS_IS -> {
+                control.start(START_TIMEOUT);
+                return true;
+            }
+            case START_PRIMARY -> {
+                Standing.Answer answer = standing.check(Duration.ofMillis(session.negotiatedSessionTimeoutMillis() / 2));
+                if (!answer.confirmed()) {
+                    LOG.warn("local: not starting the server as primary: {}", answer.reason());
+                    return false;
+                }
+                LOG.info("local: {}; starting the server", answer.reason());
+                control.start(START_TIMEOUT);
+                selfFence.clear();
+                return true;
+            }
+            case START_REPLICA -> {
+                PgControl.Upstream up = upstream(action.upstream());
+                admin.ensureSlot(up.host(), up.port(), Replication.slotName(id), SQL_TIMEOUT);
+                control.configureStandby(up, id);
+                control.start(START_TIMEOUT);
+                markRepointed(action.upstream());
+                selfFence.clear();
+                return true;
+            }
+            case REPOINT -> {
+                PgControl.Upstream up = upstream(action.upstream());
+                admin.ensureSlot(up.host(), up.port(), Replication.slotName(id), SQL_TIMEOUT);
+                control.repoint(up, id, SQL_TIMEOUT);
+                markRepointed(action.upstream());
+                return true;
+            }
+            case REWIND, CLONE -> {
+                startRejoin(action, upstream(action.upstream()));
+                return true;
+            }
+            default -> {
+                return false;
+            }
+        }
+    }
+
+    private void markRepointed(String upstream) {
+        repointedTo = upstream;
+        repointedAt = clock.nowMillis();
+    }
+
+    private void startRejoin(LocalAction action, PgControl.Upstream up) {
+        rejoining = true;
+        rejoinThread.execute(() -> {
+            long start = clock.nowMillis();
+            try {
+                control.stop(Duration.ofSeconds(30), false);
+                admin.ensureSlot(up.host(), up.port(), Replication.slotName(id), SQL_TIMEOUT);
+                if (action.kind() == LocalAction.Kind.REWIND) {
+                    // without a checkpoint on the source, pg_rewind may find "no rewind required" wrongly
+                    admin.checkpoint(up.host(), up.port(), Duration.ofSeconds(60));
+                    String out = control.rewind(up, COPY_TIMEOUT);
+                    LOG.info("local: pg_rewind done in {} ms: {}", clock.nowMillis() - start, out);
+                    control.configureStandby(up, id);
+                } else {
+                    control.cloneFrom(up, id, COPY_TIMEOUT);
+                    LOG.info("local: fresh clone done in {} ms", clock.nowMillis() - start);
+                }
+                control.start(START_TIMEOUT);
+                rewindFailed = false;
+                selfFence.clear();
+                markRepointed(action.upstream());
+            } catch (Exception e) {
+                LOG.warn("local: {} failed: {}", action.kind().json(), e.getMessage());
+                if (action.kind() == LocalAction.Kind.REWIND) {
+                    rewindFailed = true;
+                }
+            } finally {
+                rejoining = false;
+            }
+        });
+    }
+
+    private PgControl.Upstream upstream(String nodeId) {
+        RegisteredNode n = cache.nodes().get(nodeId);
+        if (n == null) {
+            throw new IllegalStateException(nodeId + " is not registered");
+        }
+        return new PgControl.Upstream(n.host(), n.port());
+    }
+
+    /** The fork point of the published epoch, from its history entry, or -1. */
+    private long forkLsn(Topology topology) {
+        if (topology == null) {
+            return -1;
+        }
+        List<String> entries = cache.documentsUnder("history/");
+        for (int i = entries.size() - 1; i >= 0; i--) {
+            try {
+                JsonNode h = Fields.parseObject(cache.document(entries.get(i)).orElseThrow());
+                if (h.path("epoch").asLong() == topology.epoch()) {
+                    String fork = h.path("lsn").path("fork").asText("");
+                    return fork.isEmpty() ? -1 : Lsn.parse(fork);
+                }
+            } catch (Exception e) {
+                // a malformed entry tells nothing
+            }
+        }
+        return -1;
+    }
+
+    void stop() {
+        rejoinThread.shutdownNow();
+    }
+}

@@ -1,0 +1,69 @@
+package io.pgsentinel.sentinel.loop;
+
+import io.dropwizard.lifecycle.Managed;
+import io.pgsentinel.sentinel.config.SentinelConfiguration;
+import io.pgsentinel.sentinel.decision.Policy;
+import io.pgsentinel.sentinel.http.SentinelView;
+import io.pgsentinel.sentinel.model.RegisteredNode;
+import io.pgsentinel.sentinel.postgres.Jdbc;
+import io.pgsentinel.sentinel.postgres.LocalProbe;
+import io.pgsentinel.sentinel.postgres.PeerProbe;
+import io.pgsentinel.sentinel.postgres.PgControl;
+import io.pgsentinel.sentinel.postgres.RemoteAdmin;
+import io.pgsentinel.sentinel.postgres.Replication;
+import io.pgsentinel.sentinel.time.MonotonicClock;
+import io.pgsentinel.sentinel.zk.ClusterCache;
+import io.pgsentinel.sentinel.zk.LeaderWrites;
+import io.pgsentinel.sentinel.zk.Leadership;
+import io.pgsentinel.sentinel.zk.Registry;
+import io.pgsentinel.sentinel.zk.Standing;
+import io.pgsentinel.sentinel.zk.ZkSession;
+import io.pgsentinel.shared.zk.ClusterPaths;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/** The parts of one sentinel, built from its configuration, in the order they start. */
+public record Sentinel(List<Managed> managed, SentinelView view) {
+
+    public static Sentinel build(SentinelConfiguration c, Optional<String> password, Optional<String> replicationPassword) {
+        MonotonicClock clock = MonotonicClock.SYSTEM;
+        ClusterPaths paths = new ClusterPaths(c.zookeeper.root, c.cluster);
+        Duration checkInterval = c.failureDetection.checkInterval.toJavaDuration();
+        Duration checkTimeout = c.failureDetection.checkTimeout.toJavaDuration();
+        Duration zkTimeout = c.zookeeper.sessionTimeout.toJavaDuration().dividedBy(2);
+
+        ZkSession session = new ZkSession(c.zookeeper.connect, c.zookeeper.sessionTimeout.toJavaDuration(), paths, clock);
+        ClusterCache cache = new ClusterCache(session, clock);
+        Leadership leadership = new Leadership(session, c.node.id, clock);
+
+        Jdbc jdbc = new Jdbc(c.postgres.user, password, c.postgres.database, c.postgres.sslMode, c.postgres.sslRootCert);
+        Replication replication = new Replication(c.replication.user, replicationPassword, c.postgres.sslMode,
+                c.postgres.sslRootCert);
+        PgControl control = new PgControl(Path.of(c.postgres.binDirectory), Path.of(c.postgres.dataDirectory),
+                c.node.host, c.postgres.port, c.postgres.startCommand, c.postgres.stopCommand, jdbc, replication);
+        RemoteAdmin admin = new RemoteAdmin(jdbc);
+        RegisteredNode self = new RegisteredNode(c.node.id, c.node.host, c.postgres.port, c.node.tags.priority,
+                c.node.tags.nofailover, c.apiUrl());
+        Observer observer = new Observer(self, new LocalProbe(jdbc, c.node.id, c.node.host, c.postgres.port),
+                new PeerProbe(jdbc), new Registry(session, cache, c.node.id, zkTimeout), cache, session, clock,
+                checkTimeout, Duration.ofSeconds(1), checkInterval);
+        Standing standing = new Standing(session, c.node.id);
+        SelfFence selfFence = new SelfFence(control, session, standing, observer::latest, clock,
+                c.fencing.selfFence.equals("readonly"), c.fencing.selfFenceTimeout.toJavaDuration());
+        Reconciler reconciler = new Reconciler(c.node.id, control, admin, cache, session, selfFence, clock,
+                c.rejoin.equals("manual"));
+        Policy policy = new Policy(c.failureDetection.downAfter.toMilliseconds(), c.failureDetection.fixedQuorum(),
+                c.replication.maxLagOnFailover.toBytes(), 5000, c.failover.minInterval.toMilliseconds());
+        LeaderWrites writes = new LeaderWrites(session, zkTimeout);
+        FailoverExecutor failover = new FailoverExecutor(session, cache, writes, admin, clock, policy, c.fencing.command,
+                c.fencing.commandTimeout.toJavaDuration(), c.failover.fenceConfirmTimeout.toJavaDuration());
+        LeaderDuties leaderDuties = new LeaderDuties(c.node.id, c.cluster, session, cache, writes, clock, policy, failover);
+        SentinelLoop loop = new SentinelLoop(observer, reconciler, leaderDuties, leadership, cache, checkInterval);
+
+        SentinelView view = new SentinelView(c.node.id, c.cluster, observer, cache, leadership, leaderDuties, session,
+                reconciler);
+        return new Sentinel(List.of(session, cache, leadership, selfFence, loop), view);
+    }
+}

@@ -1,0 +1,295 @@
+package io.pgsentinel.sentinel.postgres;
+
+import io.pgsentinel.testkit.Command;
+import io.pgsentinel.testkit.OsUser;
+import io.pgsentinel.testkit.Processes;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Controls the local PostgreSQL server: start (always with {@code -p port}: pg_basebackup and
+ * pg_rewind copy configuration files between nodes), stop with escalation until certain,
+ * promote, fence read-only, re-point, rewind and clone. External programs run as the data
+ * directory's owner when the sentinel runs as root, and every one has a timeout.
+ */
+public final class PgControl {
+    private static final Logger LOG = LoggerFactory.getLogger(PgControl.class);
+    private static final Pattern REPLICATION_SETTING = Pattern.compile("^\\s*(primary_conninfo|primary_slot_name)\\s*=.*$");
+
+    /** Where to reach another server, for replication and copies. */
+    public record Upstream(String host, int port) {
+    }
+
+    private final Path binDirectory;
+    private final Path dataDirectory;
+    private final int port;
+    private final String host;
+    private final String startCommand;
+    private final String stopCommand;
+    private final Path logFile;
+    private final Jdbc jdbc;
+    private final Replication replication;
+
+    public PgControl(Path binDirectory, Path dataDirectory, String host, int port, String startCommand,
+                     String stopCommand, Jdbc jdbc, Replication replication) {
+        this.binDirectory = binDirectory;
+        this.dataDirectory = dataDirectory;
+        this.host = host;
+        this.port = port;
+        this.startCommand = startCommand == null ? "" : startCommand;
+        this.stopCommand = stopCommand == null ? "" : stopCommand;
+        this.logFile = Path.of(dataDirectory + ".log");
+        this.jdbc = jdbc;
+        this.replication = replication;
+    }
+
+    public Path dataDirectory() {
+        return dataDirectory;
+    }
+
+    /** The owner of the data directory: external programs run as this user. */
+    private String owner() {
+        Path existing = Files.exists(dataDirectory) ? dataDirectory : dataDirectory.getParent();
+        return OsUser.ownerOf(existing);
+    }
+
+    private List<String> asOwner(List<String> command) {
+        return Command.as(owner(), command);
+    }
+
+    private Command.Result run(List<String> command, Duration timeout) {
+        return Command.run(asOwner(command), timeout, dataDirectory.getParent());
+    }
+
+    /** The running postmaster's pid, or empty (also for a stale postmaster.pid). */
+    public OptionalLong postmasterPid() {
+        try {
+            Path pidFile = dataDirectory.resolve("postmaster.pid");
+            if (!Files.exists(pidFile)) {
+                return OptionalLong.empty();
+            }
+            long pid = Long.parseLong(Files.readAllLines(pidFile, StandardCharsets.UTF_8).get(0).strip());
+            if (Processes.isAlive(pid) && Processes.commandLine(pid).contains(dataDirectory.toString())) {
+                return OptionalLong.of(pid);
+            }
+            return OptionalLong.empty();
+        } catch (IOException | RuntimeException e) {
+            return OptionalLong.empty();
+        }
+    }
+
+    public boolean isRunning() {
+        return postmasterPid().isPresent();
+    }
+
+    public boolean hasStandbySignal() {
+        return Files.exists(dataDirectory.resolve("standby.signal"));
+    }
+
+    /** Starts the server and waits until it accepts connections (or {@code timeout}). */
+    public void start(Duration timeout) {
+        Command.Result r;
+        if (!startCommand.isEmpty()) {
+            r = Command.run(List.of("sh", "-c", startCommand), timeout);
+        } else {
+            r = run(List.of(bin("pg_ctl"), "-D", dataDirectory.toString(), "-l", logFile.toString(), "-o", "-p " + port,
+                    "-w", "-t", Long.toString(Math.max(1, timeout.toSeconds())), "start"), timeout.plusSeconds(5));
+        }
+        if (r.exitCode() != 0) {
+            throw new IllegalStateException("starting PostgreSQL failed (exit " + r.exitCode() + "): " + lastLines(r.output()));
+        }
+    }
+
+    /**
+     * Stops the server until certain, within about {@code budget}: the configured stop
+     * command or {@code pg_ctl stop -m fast}, then {@code -m immediate}, then SIGKILL of the
+     * postmaster and its children (a frozen postmaster never finishes a pg_ctl stop).
+     * With {@code urgent} (a self-fence) the fast step is skipped.
+     *
+     * @return how it ended: "fast", "immediate", "killed", or "already stopped"
+     */
+    public String stop(Duration budget, boolean urgent) {
+        if (!isRunning()) {
+            return "already stopped";
+        }
+        long step = Math.max(1, budget.toMillis() / 3);
+        if (!urgent) {
+            if (!stopCommand.isEmpty()) {
+                Command.run(List.of("sh", "-c", stopCommand), Duration.ofMillis(step));
+            } else {
+                pgCtlStop("fast", step);
+            }
+            if (!isRunning()) {
+                return "fast";
+            }
+        }
+        pgCtlStop("immediate", step);
+        if (!isRunning()) {
+            return "immediate";
+        }
+        OptionalLong pid = postmasterPid();
+        if (pid.isPresent()) {
+            LOG.warn("PostgreSQL did not stop: killing postmaster {} and its children", pid.getAsLong());
+            Processes.killTree(pid.getAsLong(), Duration.ofSeconds(10));
+        }
+        return "killed";
+    }
+
+    private void pgCtlStop(String mode, long millis) {
+        // pg_ctl's -t is in whole seconds: bound the wait ourselves as well
+        Command.run(asOwner(List.of(bin("pg_ctl"), "-D", dataDirectory.toString(), "-m", mode, "-w", "-t",
+                Long.toString(Math.max(1, (millis + 999) / 1000)), "stop")), Duration.ofMillis(millis + 500));
+    }
+
+    /** Read-only fence: new transactions read-only, every client backend terminated (advisory). */
+    public void fenceReadOnly(Duration timeout) throws SQLException {
+        jdbc.call(host, port, timeout, c -> {
+            try (Statement s = c.createStatement()) {
+                s.execute("ALTER SYSTEM SET default_transaction_read_only = on");
+                s.execute("SELECT pg_reload_conf()");
+                s.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+                        + " AND pid <> pg_backend_pid()");
+            }
+            return null;
+        });
+    }
+
+    /** Lifts a read-only fence. */
+    public void clearReadOnly(Duration timeout) throws SQLException {
+        jdbc.call(host, port, timeout, c -> {
+            try (Statement s = c.createStatement()) {
+                s.execute("ALTER SYSTEM RESET default_transaction_read_only");
+                s.execute("SELECT pg_reload_conf()");
+            }
+            return null;
+        });
+    }
+
+    /** Points the running replica at {@code upstream} without a restart (PostgreSQL 13+). */
+    public void repoint(Upstream upstream, String applicationName, Duration timeout) throws SQLException {
+        String conninfo = replication.conninfo(upstream, applicationName, dataDirectory);
+        String slot = Replication.slotName(applicationName);
+        jdbc.call(host, port, timeout, c -> {
+            try (Statement s = c.createStatement()) {
+                s.execute("ALTER SYSTEM SET primary_conninfo = " + literal(conninfo));
+                s.execute("ALTER SYSTEM SET primary_slot_name = " + literal(slot));
+                s.execute("SELECT pg_reload_conf()");
+            }
+            return null;
+        });
+    }
+
+    /** With the server stopped: follow {@code upstream} on next start (standby.signal, conninfo, slot). */
+    public void configureStandby(Upstream upstream, String applicationName) {
+        Path auto = dataDirectory.resolve("postgresql.auto.conf");
+        try {
+            List<String> lines = Files.exists(auto) ? Files.readAllLines(auto, StandardCharsets.UTF_8) : List.of();
+            List<String> kept = new ArrayList<>();
+            for (String line : lines) {
+                if (!REPLICATION_SETTING.matcher(line).matches()) {
+                    kept.add(line);
+                }
+            }
+            kept.add("primary_conninfo = " + literal(replication.conninfo(upstream, applicationName, dataDirectory)));
+            kept.add("primary_slot_name = " + literal(Replication.slotName(applicationName)));
+            // rewritten in place: the file keeps its owner (the server's user)
+            Files.writeString(auto, String.join("\n", kept) + "\n", StandardCharsets.UTF_8);
+            Path signal = dataDirectory.resolve("standby.signal");
+            if (!Files.exists(signal)) {
+                Files.writeString(signal, "");
+                Command.run(List.of("chown", owner() + ":", signal.toString()), Duration.ofSeconds(10));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot configure " + dataDirectory + " as a standby", e);
+        }
+    }
+
+    /**
+     * {@code pg_rewind} against {@code source} (whose CHECKPOINT the caller ran first: without it
+     * pg_rewind may wrongly find that no rewind is required). Returns pg_rewind's output.
+     */
+    public String rewind(Upstream source, Duration timeout) {
+        List<String> command = List.of(bin("pg_rewind"), "-D", dataDirectory.toString(),
+                "--source-server=" + replication.sourceServer(source), "-R");
+        Command.Result r = Command.run(asOwnerWithEnv(command), timeout, dataDirectory.getParent());
+        if (r.exitCode() != 0) {
+            throw new IllegalStateException("pg_rewind failed (exit " + r.exitCode() + "): " + lastLines(r.output()));
+        }
+        return lastLines(r.output());
+    }
+
+    /**
+     * A fresh copy of {@code source} with pg_basebackup. The old data directory is kept once,
+     * renamed with the suffix {@code .pg-sentinel-old} (its diverged WAL may matter to a DBA).
+     */
+    public void cloneFrom(Upstream source, String applicationName, Duration timeout) {
+        Path old = Path.of(dataDirectory + ".pg-sentinel-old");
+        try {
+            if (Files.exists(old)) {
+                deleteTree(old);
+            }
+            if (Files.exists(dataDirectory)) {
+                Files.move(dataDirectory, old, StandardCopyOption.ATOMIC_MOVE);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot move " + dataDirectory + " aside before cloning", e);
+        }
+        List<String> command = List.of(bin("pg_basebackup"), "-d", replication.sourceServer(source),
+                "-D", dataDirectory.toString(), "-X", "stream", "-c", "fast", "-R",
+                "-S", Replication.slotName(applicationName));
+        Command.Result r = Command.run(asOwnerWithEnv(command), timeout, dataDirectory.getParent());
+        if (r.exitCode() != 0) {
+            throw new IllegalStateException("pg_basebackup failed (exit " + r.exitCode() + "): " + lastLines(r.output()));
+        }
+        configureStandby(source, applicationName);
+    }
+
+    private List<String> asOwnerWithEnv(List<String> command) {
+        List<String> full = new ArrayList<>();
+        Map<String, String> env = replication.environment(dataDirectory);
+        if (!env.isEmpty()) {
+            full.add("env");
+            env.forEach((k, v) -> full.add(k + "=" + v));
+        }
+        full.addAll(command);
+        return asOwner(full);
+    }
+
+    private String bin(String program) {
+        return binDirectory.resolve(program).toString();
+    }
+
+    /** A SQL string literal. */
+    static String literal(String value) {
+        return "'" + value.replace("'", "''") + "'";
+    }
+
+    private static String lastLines(String output) {
+        List<String> lines = output.strip().lines().toList();
+        return String.join(" | ", lines.subList(Math.max(0, lines.size() - 4), lines.size()));
+    }
+
+    private static void deleteTree(Path path) throws IOException {
+        try (Stream<Path> walk = Files.walk(path)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}

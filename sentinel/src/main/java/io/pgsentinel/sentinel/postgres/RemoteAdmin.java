@@ -1,0 +1,111 @@
+package io.pgsentinel.sentinel.postgres;
+
+import io.pgsentinel.sentinel.model.Lsn;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+
+/**
+ * What one sentinel does to another node's server over SQL: promote it, checkpoint it, make
+ * sure a replication slot exists on it. Every call is bounded by {@link Jdbc}'s deadlines.
+ */
+public final class RemoteAdmin {
+    private final Jdbc jdbc;
+
+    public RemoteAdmin(Jdbc jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    /** The outcome of a promotion: the new timeline and where it forked off the old one. */
+    public record Promoted(long timeline, long forkLsn) {
+    }
+
+    public boolean inRecovery(String host, int port, Duration timeout) throws SQLException {
+        return jdbc.call(host, port, timeout, c -> {
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_is_in_recovery()")) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        });
+    }
+
+    /**
+     * {@code pg_promote(true, ...)} (skipped if the server is already out of recovery, as after
+     * an interrupted attempt), then a committed transaction with a transaction id to check the
+     * server accepts writes, then the new timeline and its fork point from the history file.
+     */
+    public Promoted promote(String host, int port, Duration timeout) throws SQLException {
+        int seconds = (int) Math.max(1, timeout.toSeconds());
+        if (inRecovery(host, port, Duration.ofSeconds(5))) {
+            Boolean promoted = jdbc.call(host, port, timeout.plusSeconds(1), c -> {
+                try (Statement s = c.createStatement();
+                     ResultSet rs = s.executeQuery("SELECT pg_promote(true, " + seconds + ")")) {
+                    rs.next();
+                    return rs.getBoolean(1);
+                }
+            });
+            if (!Boolean.TRUE.equals(promoted)) {
+                throw new SQLException(host + ":" + port + ": pg_promote did not finish within " + seconds + " s");
+            }
+        }
+        return jdbc.call(host, port, Duration.ofSeconds(5), c -> {
+            c.setAutoCommit(false);
+            try (Statement s = c.createStatement()) {
+                s.execute("SELECT pg_current_xact_id()");
+                c.commit();
+                c.setAutoCommit(true);
+                long timeline;
+                try (ResultSet rs = s.executeQuery(
+                        "SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int")) {
+                    rs.next();
+                    timeline = rs.getLong(1);
+                }
+                long fork = -1;
+                if (timeline > 1) {
+                    String file = String.format("pg_wal/%08X.history", timeline);
+                    try (ResultSet rs = s.executeQuery("SELECT pg_read_file('" + file + "')")) {
+                        rs.next();
+                        fork = forkPoint(rs.getString(1));
+                    } catch (SQLException e) {
+                        fork = -1; // no right to read it: the fork point stays unknown
+                    }
+                }
+                return new Promoted(timeline, fork);
+            }
+        });
+    }
+
+    /** The switch point of the last line of a timeline history file ("1\t0/3000148\tno recovery target specified"). */
+    static long forkPoint(String history) {
+        long fork = -1;
+        for (String line : history.strip().lines().toList()) {
+            String[] fields = line.split("\\s+");
+            if (fields.length >= 2 && fields[1].contains("/")) {
+                fork = Lsn.parse(fields[1]);
+            }
+        }
+        return fork;
+    }
+
+    public void checkpoint(String host, int port, Duration timeout) throws SQLException {
+        jdbc.call(host, port, timeout, c -> {
+            try (Statement s = c.createStatement()) {
+                s.execute("CHECKPOINT");
+            }
+            return null;
+        });
+    }
+
+    /** Creates the physical slot {@code slot} on the server if it does not exist yet. */
+    public void ensureSlot(String host, int port, String slot, Duration timeout) throws SQLException {
+        jdbc.call(host, port, timeout, c -> {
+            try (Statement s = c.createStatement()) {
+                s.execute("SELECT pg_create_physical_replication_slot(" + PgControl.literal(slot) + ", true) "
+                        + "WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = "
+                        + PgControl.literal(slot) + ")");
+            }
+            return null;
+        });
+    }
+}

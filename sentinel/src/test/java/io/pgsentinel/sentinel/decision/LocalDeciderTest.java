@@ -1,0 +1,143 @@
+package io.pgsentinel.sentinel.decision;
+
+import static io.pgsentinel.sentinel.decision.LocalAction.Kind.CLEAR_READ_ONLY;
+import static io.pgsentinel.sentinel.decision.LocalAction.Kind.CLONE;
+import static io.pgsentinel.sentinel.decision.LocalAction.Kind.FENCE;
+import static io.pgsentinel.sentinel.decision.LocalAction.Kind.NONE;
+import static io.pgsentinel.sentinel.decision.LocalAction.Kind.REPOINT;
+import static io.pgsentinel.sentinel.decision.LocalAction.Kind.REWIND;
+import static io.pgsentinel.sentinel.decision.LocalAction.Kind.START_AS_IS;
+import static io.pgsentinel.sentinel.decision.LocalAction.Kind.START_PRIMARY;
+import static io.pgsentinel.sentinel.decision.LocalAction.Kind.START_REPLICA;
+import static io.pgsentinel.sentinel.decision.LocalAction.Kind.WAIT;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pgsentinel.sentinel.model.MemberReport;
+import io.pgsentinel.sentinel.model.Role;
+import io.pgsentinel.shared.topology.Topology;
+import java.time.Instant;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The reconcile table: what a sentinel does with its own server in each situation, and why. */
+class LocalDeciderTest {
+    private static final Instant AT = Instant.parse("2026-11-29T10:00:00Z");
+
+    static Topology topology(String primary, long epoch, long timeline) {
+        int port = 5430 + Integer.parseInt(primary.substring(4));
+        return new Topology("c1", epoch, new Topology.Primary(primary, "127.0.0.1", port, timeline), List.of(), primary,
+                false, AT);
+    }
+
+    static MemberReport primary(long lsn, long timeline) {
+        return new MemberReport("node1", AT, true, Role.PRIMARY, timeline, lsn, -1, -1, "", "", 0, List.of(), "ok", "");
+    }
+
+    static MemberReport readOnlyFenced() {
+        return new MemberReport("node1", AT, true, Role.PRIMARY, 1, 100, -1, -1, "", "", 0, List.of(), "fenced", "");
+    }
+
+    static MemberReport replica(long lsn, long timeline, String status, int upstreamPort) {
+        return new MemberReport("node1", AT, true, Role.REPLICA, timeline, -1, lsn, lsn, status, "127.0.0.1", upstreamPort,
+                List.of(), "ok", "");
+    }
+
+    static MemberReport down() {
+        return new MemberReport("node1", AT, false, Role.UNKNOWN, 0, -1, -1, -1, "", "", 0, List.of(), "ok", "refused");
+    }
+
+    /** A snapshot of node1's sentinel; the arguments are the fields that vary. */
+    static LocalSnapshot s(boolean zk, MemberReport local, boolean alive, Topology t, boolean fence, boolean selfFenced,
+                           boolean standby, boolean manual, long fork, String repointedTo, long notStreaming,
+                           boolean rewindFailed) {
+        return new LocalSnapshot("node1", zk, local, alive, t, fence, selfFenced, standby, manual, fork, repointedTo,
+                notStreaming, rewindFailed);
+    }
+
+    static Stream<Arguments> table() {
+        Topology mine = topology("node1", 1, 1);
+        Topology theirs = topology("node2", 2, 2);
+        return Stream.of(
+                Arguments.of("before ZooKeeper is read nothing is touched",
+                        s(false, down(), false, mine, false, false, false, false, -1, "", 0, false), WAIT,
+                        "waiting for ZooKeeper"),
+                Arguments.of("self-fenced and ZooKeeper still away: stays fenced",
+                        s(false, down(), false, mine, false, true, false, false, -1, "", 0, false), WAIT,
+                        "stays fenced until ZooKeeper confirms"),
+                Arguments.of("no topology yet and the server is down: start it as it is",
+                        s(true, down(), false, null, false, false, false, false, -1, "", 0, false), START_AS_IS, "no topology"),
+                Arguments.of("the published primary running: nothing",
+                        s(true, primary(100, 1), true, mine, false, false, false, false, -1, "", 0, false), NONE, "published primary"),
+                Arguments.of("a fence node for a writable server: fence",
+                        s(true, primary(100, 1), true, mine, true, false, false, false, -1, "", 0, false), FENCE, "fence/node1 exists"),
+                Arguments.of("fenced by the leader and stopped: stays stopped",
+                        s(true, down(), false, mine, true, false, false, false, -1, "", 0, false), WAIT, "stays stopped"),
+                Arguments.of("the published primary crashed: restart it in place",
+                        s(true, down(), false, mine, false, false, false, false, -1, "", 0, false), START_PRIMARY,
+                        "restarting it in place"),
+                Arguments.of("self-fenced and ZooKeeper back naming it primary: restart once confirmed",
+                        s(true, down(), false, mine, false, true, false, false, -1, "", 0, false), START_PRIMARY, "once confirmed"),
+                Arguments.of("the published primary frozen (process alive, no answer): wait",
+                        s(true, down(), true, mine, false, false, false, false, -1, "", 0, false), WAIT, "does not answer"),
+                Arguments.of("read-only fence lifted and still the primary: end it",
+                        s(true, readOnlyFenced(), true, mine, false, false, false, false, -1, "", 0, false), CLEAR_READ_ONLY,
+                        "ending its read-only fence"),
+                Arguments.of("an old primary still writable after a failover: fence it",
+                        s(true, primary(500, 1), true, theirs, false, false, false, false, 300, "", 0, false), FENCE,
+                        "node2 is the published primary (epoch 2)"),
+                Arguments.of("an old primary, stopped, after a failover: rewind it",
+                        s(true, down(), false, theirs, true, false, false, false, 300, "", 0, false), REWIND,
+                        "rewinding it to follow node2"),
+                Arguments.of("an old primary whose rewind failed: clone it afresh",
+                        s(true, down(), false, theirs, true, false, false, false, 300, "", 0, true), CLONE, "pg_rewind failed"),
+                Arguments.of("rejoin manual: the old primary waits and says so",
+                        s(true, down(), false, theirs, true, false, false, true, 300, "", 0, false), WAIT, "rejoin is manual"),
+                Arguments.of("an old primary fenced read-only: rewind (it stops first)",
+                        s(true, readOnlyFenced(), true, theirs, true, false, false, false, 300, "", 0, false), REWIND,
+                        "fenced read-only"),
+                Arguments.of("a replica still following the old primary: re-point it",
+                        s(true, replica(200, 1, "streaming", 5431), true, theirs, false, false, true, false, 300, "", 0, false),
+                        REPOINT, "re-pointing to the published primary node2"),
+                Arguments.of("a replica streaming from the primary: nothing",
+                        s(true, replica(400, 2, "streaming", 5432), true, theirs, false, false, true, false, 300, "node2", 0, false),
+                        NONE, "streaming from node2"),
+                Arguments.of("a replica re-pointed, not streaming yet, not diverged: wait",
+                        s(true, replica(200, 1, "", 0), true, theirs, false, false, true, false, 300, "node2", 8000, false),
+                        WAIT, "not streaming yet"),
+                Arguments.of("a replica whose WAL went past the fork point: rewind, never follow silently",
+                        s(true, replica(400, 1, "", 0), true, theirs, false, false, true, false, 300, "node2", 100, false),
+                        REWIND, "went past the fork point"),
+                Arguments.of("a stopped replica: start it following the primary",
+                        s(true, down(), false, theirs, false, false, true, false, 300, "", 0, false), START_REPLICA,
+                        "starting it as a replica of node2"),
+                Arguments.of("a stopped server that was a primary (no standby.signal): rewind before starting",
+                        s(true, down(), false, theirs, false, false, false, false, 300, "", 0, false), REWIND,
+                        "was a primary"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("table")
+    void decides(String situation, LocalSnapshot snapshot, LocalAction.Kind expected, String reason) {
+        LocalAction a = LocalDecider.decide(snapshot);
+        assertThat(a.kind()).as(a.reason()).isEqualTo(expected);
+        assertThat(a.reason()).contains(reason);
+        if (expected == REPOINT || expected == REWIND || expected == CLONE || expected == START_REPLICA) {
+            assertThat(a.upstream()).isEqualTo(snapshot.topology().primary().id());
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("table")
+    void neverStartsAPrimaryThatAnotherNodeReplacedNorOneThatIsFenced(String situation, LocalSnapshot snapshot,
+                                                                      LocalAction.Kind expected, String reason) {
+        LocalAction a = LocalDecider.decide(snapshot);
+        if (a.kind() == START_PRIMARY) {
+            assertThat(snapshot.topology().primary().id()).isEqualTo("node1");
+            assertThat(snapshot.fencedByLeader()).isFalse();
+            assertThat(snapshot.zkReady()).isTrue();
+        }
+    }
+}
