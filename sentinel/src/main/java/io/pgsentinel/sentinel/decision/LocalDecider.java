@@ -100,12 +100,13 @@ public final class LocalDecider {
                 return rejoin(s, primary, "its WAL (" + Lsn.format(r.position()) + ") went past the fork point "
                         + Lsn.format(s.forkLsn()) + " of timeline " + primaryTimeline);
             }
-            boolean followsPrimary = r.isStreaming() && s.topology().primary().port() == r.upstreamPort()
-                    && s.topology().primary().host().equals(r.upstreamHost());
+            Topology.Primary p = s.topology().primary();
+            boolean followsPrimary = r.isStreaming() && p.port() == r.upstreamPort() && p.host().equals(r.upstreamHost());
             if (followsPrimary) {
                 return LocalAction.of(LocalAction.Kind.NONE, "streaming from " + primary);
             }
-            if (!primary.equals(s.repointedTo())) {
+            boolean configuredForPrimary = (p.host() + ":" + p.port()).equals(r.configuredUpstream());
+            if (!configuredForPrimary && !primary.equals(s.repointedTo())) {
                 return LocalAction.toward(LocalAction.Kind.REPOINT, primary, "re-pointing to the published primary "
                         + primary);
             }
@@ -113,7 +114,7 @@ public final class LocalDecider {
                     && r.timeline() < primaryTimeline) {
                 return rejoin(s, primary, "it does not stream and its WAL went past the fork point");
             }
-            return LocalAction.of(LocalAction.Kind.WAIT, "re-pointed to " + primary + ", not streaming yet");
+            return LocalAction.of(LocalAction.Kind.WAIT, "configured to follow " + primary + ", not streaming (yet)");
         }
         if (s.processAlive()) {
             return LocalAction.of(LocalAction.Kind.WAIT, "the server's process is alive but it does not answer");

@@ -24,4 +24,10 @@ import io.pgsentinel.shared.topology.Topology;
 public record LocalSnapshot(String id, boolean zkReady, MemberReport local, boolean processAlive, Topology topology,
                             boolean fencedByLeader, boolean selfFenced, boolean standbySignal, boolean rejoinManual,
                             long forkLsn, String repointedTo, long notStreamingMillis, boolean rewindFailed) {
+
+    /** The same snapshot for another node id (tests and tools). */
+    public LocalSnapshot withId(String otherId) {
+        return new LocalSnapshot(otherId, zkReady, local, processAlive, topology, fencedByLeader, selfFenced,
+                standbySignal, rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed);
+    }
 }

@@ -55,6 +55,7 @@ public final class Reconciler {
     private String repointedTo = "";
     private long repointedAt;
     private LocalAction lastLogged;
+    private String lastFailure = "";
     private volatile LocalAction latest;
 
     public Reconciler(String id, PgControl control, RemoteAdmin admin, ClusterCache cache, ZkSession session,
@@ -108,9 +109,15 @@ public final class Reconciler {
             lastLogged = action;
         }
         try {
-            return act(action, topology);
+            boolean acted = act(action, topology);
+            lastFailure = "";
+            return acted;
         } catch (Exception e) {
-            LOG.warn("local: {} failed: {}", action.kind().json(), e.getMessage());
+            String failure = action.kind().json() + " failed: " + e.getMessage();
+            if (!failure.equals(lastFailure)) {
+                LOG.warn("local: {}", failure);
+                lastFailure = failure;
+            }
             return false;
         }
     }

@@ -22,11 +22,21 @@ import java.util.List;
  * @param state          what the sentinel is doing with its server: "ok", "fenced", "rejoining",
  *                       "starting", "stopped"...
  * @param error          the probe's error, without secrets, "" when none
+ * @param configuredUpstream replica: host:port of its primary_conninfo, "" when none
  */
 public record MemberReport(String id, Instant at, boolean running, Role role, long timeline, long flushLsn,
                            long receiveLsn, long replayLsn, String receiverStatus, String upstreamHost,
-                           int upstreamPort, List<Standby> standbys, String state, String error) {
+                           int upstreamPort, List<Standby> standbys, String state, String error,
+                           String configuredUpstream) {
+    public MemberReport(String id, Instant at, boolean running, Role role, long timeline, long flushLsn,
+                        long receiveLsn, long replayLsn, String receiverStatus, String upstreamHost, int upstreamPort,
+                        List<Standby> standbys, String state, String error) {
+        this(id, at, running, role, timeline, flushLsn, receiveLsn, replayLsn, receiverStatus, upstreamHost,
+                upstreamPort, standbys, state, error, "");
+    }
+
     public MemberReport {
+        configuredUpstream = configuredUpstream == null ? "" : configuredUpstream;
         standbys = List.copyOf(standbys);
         receiverStatus = receiverStatus == null ? "" : receiverStatus;
         upstreamHost = upstreamHost == null ? "" : upstreamHost;
@@ -48,6 +58,7 @@ public record MemberReport(String id, Instant at, boolean running, Role role, lo
         return o != null && running == o.running && role == o.role && timeline == o.timeline
                 && receiverStatus.equals(o.receiverStatus) && upstreamHost.equals(o.upstreamHost)
                 && upstreamPort == o.upstreamPort && state.equals(o.state) && error.equals(o.error)
+                && configuredUpstream.equals(o.configuredUpstream)
                 && standbys.stream().map(s -> s.name() + s.state() + s.syncState()).toList()
                 .equals(o.standbys.stream().map(s -> s.name() + s.state() + s.syncState()).toList());
     }

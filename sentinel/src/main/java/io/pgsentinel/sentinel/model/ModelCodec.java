@@ -79,6 +79,7 @@ public final class ModelCodec {
         receiver.put("status", r.receiverStatus());
         receiver.put("host", r.upstreamHost());
         receiver.put("port", r.upstreamPort());
+        receiver.put("configured", r.configuredUpstream());
         ArrayNode standbys = o.putArray("standbys");
         for (Standby s : r.standbys()) {
             ObjectNode so = standbys.addObject();
@@ -119,7 +120,8 @@ public final class ModelCodec {
                 lsn(o, "replayLsn", ""), Fields.optionalText(receiver, "status", "receiver").orElse(""),
                 Fields.optionalText(receiver, "host", "receiver").orElse(""),
                 Fields.optionalInteger(receiver, "port", "receiver", 0, 65535).orElse(0L).intValue(), standbys,
-                Fields.optionalText(o, "state", "").orElse("ok"), Fields.optionalText(o, "error", "").orElse(""));
+                Fields.optionalText(o, "state", "").orElse("ok"), Fields.optionalText(o, "error", "").orElse(""),
+                Fields.optionalText(receiver, "configured", "receiver").orElse(""));
     }
 
     // votes/<id>

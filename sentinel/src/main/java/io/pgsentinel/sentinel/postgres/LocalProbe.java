@@ -25,7 +25,8 @@ public final class LocalProbe {
                    (SELECT received_tli FROM pg_stat_wal_receiver),
                    (SELECT sender_host FROM pg_stat_wal_receiver),
                    (SELECT sender_port FROM pg_stat_wal_receiver),
-                   (SELECT timeline_id FROM pg_control_checkpoint())
+                   (SELECT timeline_id FROM pg_control_checkpoint()),
+                   current_setting('primary_conninfo')
             """;
     private static final String STANDBYS_SQL = """
             SELECT application_name, state, flush_lsn::text, replay_lsn::text, sync_state
@@ -58,6 +59,7 @@ public final class LocalProbe {
                     String receiverStatus;
                     String senderHost;
                     int senderPort;
+                    String configured;
                     try (ResultSet rs = s.executeQuery(STATUS_SQL)) {
                         rs.next();
                         recovery = rs.getBoolean(1);
@@ -70,6 +72,7 @@ public final class LocalProbe {
                         senderHost = rs.getString(8);
                         senderPort = rs.getInt(9);
                         long checkpointTimeline = rs.getLong(10);
+                        configured = recovery ? upstreamOf(rs.getString(11)) : "";
                         timeline = !recovery ? primaryTimeline
                                 : receivedTimeline > 0 ? receivedTimeline : checkpointTimeline;
                     }
@@ -84,7 +87,7 @@ public final class LocalProbe {
                     }
                     return new MemberReport(id, Instant.now(), true, recovery ? Role.REPLICA : Role.PRIMARY, timeline,
                             lsn(flush), lsn(receive), lsn(replay), receiverStatus, senderHost, senderPort, standbys,
-                            sentinelState, "");
+                            sentinelState, "", configured);
                 }
             });
         } catch (SQLException e) {
@@ -103,6 +106,28 @@ public final class LocalProbe {
         String first = message.lines().findFirst().orElse(message);
         // PgJDBC never puts the password in a message; a connection string might be quoted, so cut at 200
         return (e.getSQLState() == null ? "" : e.getSQLState() + " ") + (first.length() > 200 ? first.substring(0, 200) : first);
+    }
+
+    /** "host:port" of a libpq connection string (key=value form), or "" (no password is kept). */
+    static String upstreamOf(String conninfo) {
+        if (conninfo == null || conninfo.isBlank()) {
+            return "";
+        }
+        String host = "";
+        String port = "5432";
+        for (String part : conninfo.trim().split("\\s+")) {
+            int eq = part.indexOf('=');
+            if (eq > 0) {
+                String key = part.substring(0, eq);
+                String value = part.substring(eq + 1).replace("'", "");
+                if (key.equals("host") || key.equals("hostaddr")) {
+                    host = value;
+                } else if (key.equals("port")) {
+                    port = value;
+                }
+            }
+        }
+        return host.isEmpty() ? "" : host + ":" + port;
     }
 
     private static long lsn(String text) {

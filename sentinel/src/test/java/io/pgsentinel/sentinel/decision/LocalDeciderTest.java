@@ -41,8 +41,9 @@ class LocalDeciderTest {
     }
 
     static MemberReport replica(long lsn, long timeline, String status, int upstreamPort) {
-        return new MemberReport("node1", AT, true, Role.REPLICA, timeline, -1, lsn, lsn, status, "127.0.0.1", upstreamPort,
-                List.of(), "ok", "");
+        return new MemberReport("node1", AT, true, Role.REPLICA, timeline, -1, lsn, lsn, status,
+                status.isEmpty() ? "" : "127.0.0.1", status.isEmpty() ? 0 : upstreamPort, List.of(), "ok", "",
+                "127.0.0.1:" + upstreamPort);
     }
 
     static MemberReport down() {
@@ -104,11 +105,14 @@ class LocalDeciderTest {
                 Arguments.of("a replica streaming from the primary: nothing",
                         s(true, replica(400, 2, "streaming", 5432), true, theirs, false, false, true, false, 300, "node2", 0, false),
                         NONE, "streaming from node2"),
-                Arguments.of("a replica re-pointed, not streaming yet, not diverged: wait",
-                        s(true, replica(200, 1, "", 0), true, theirs, false, false, true, false, 300, "node2", 8000, false),
-                        WAIT, "not streaming yet"),
+                Arguments.of("a replica configured for the primary, not streaming yet, not diverged: wait",
+                        s(true, replica(200, 1, "", 5432), true, theirs, false, false, true, false, 300, "node2", 8000, false),
+                        WAIT, "not streaming (yet)"),
+                Arguments.of("a replica whose primary died: it waits configured for it, no re-point",
+                        s(true, replica(200, 1, "", 5431), true, topology("node1", 1, 1).withLeader("node3", AT), false,
+                                false, true, false, -1, "", 0, false).withId("node3"), WAIT, "configured to follow node1"),
                 Arguments.of("a replica whose WAL went past the fork point: rewind, never follow silently",
-                        s(true, replica(400, 1, "", 0), true, theirs, false, false, true, false, 300, "node2", 100, false),
+                        s(true, replica(400, 1, "", 5432), true, theirs, false, false, true, false, 300, "node2", 100, false),
                         REWIND, "went past the fork point"),
                 Arguments.of("a stopped replica: start it following the primary",
                         s(true, down(), false, theirs, false, false, true, false, 300, "", 0, false), START_REPLICA,

@@ -180,6 +180,17 @@ public final class SentinelCluster implements AutoCloseable {
         }
     }
 
+    /** Rewrites one sentinel's configuration (it takes effect at its next start). */
+    public void rewriteConfig(String id, UnaryOperator<String> change) {
+        Sentinel s = sentinels.get(id);
+        try {
+            Files.writeString(s.config, change.apply(Files.readString(s.config, StandardCharsets.UTF_8)),
+                    StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     public PgCluster pg() {
         return pg;
     }

@@ -1,0 +1,246 @@
+package io.pgsentinel.sentinel.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.pgsentinel.sentinel.it.SentinelCluster.Sentinel;
+import io.pgsentinel.shared.topology.Topology;
+import io.pgsentinel.testkit.Await;
+import io.pgsentinel.testkit.PgNode;
+import io.pgsentinel.testkit.Processes;
+import io.pgsentinel.testkit.TcpProxy;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Automatic failover on real processes (rules 2, 3, 5, 6): sentinels as separate processes,
+ * PostgreSQL primary + 2 replicas, 3 ZooKeeper servers. A sampler checks all along that no two
+ * servers accept writes at the same time; each failover ends with the surviving replica
+ * streaming from the new primary.
+ */
+class FailoverIT {
+    private SentinelCluster cluster;
+    private WriteSampler sampler;
+
+    @AfterEach
+    void stop() {
+        if (sampler != null) {
+            sampler.close();
+        }
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private static String states(Topology t) {
+        return t.replicas().stream().map(r -> r.id() + "=" + r.state().json()).collect(Collectors.joining(","));
+    }
+
+    private void startHealthy(java.util.function.UnaryOperator<String> tweak) {
+        cluster = SentinelCluster.start(2, tweak);
+        cluster.awaitTopology("a healthy topology", t -> t.primary().id().equals("node1")
+                && states(t).equals("node2=streaming,node3=streaming"));
+        sampler = new WriteSampler(cluster.pg().nodes());
+    }
+
+    /** Waits until {@code primary} is published and every other node but {@code except} streams from it. */
+    private Topology awaitFailoverTo(String primary, String... except) {
+        List<String> skip = List.of(except);
+        Topology t = cluster.awaitTopology(primary + " published as primary, the others streaming", x ->
+                x.primary().id().equals(primary) && x.replicas().stream()
+                        .filter(r -> !skip.contains(r.id())).allMatch(r -> r.state().json().equals("streaming")));
+        PgNode p = cluster.pg().node(primary);
+        for (PgNode n : cluster.pg().nodes()) {
+            if (!n.name().equals(primary) && !skip.contains(n.name())) {
+                Await.until(n.name() + " to stream from " + primary, SentinelCluster.WAIT,
+                        () -> String.valueOf(p.port()).equals(n.query("SELECT sender_port FROM pg_stat_wal_receiver"))
+                                && "streaming".equals(n.query("SELECT status FROM pg_stat_wal_receiver")));
+            }
+        }
+        return t;
+    }
+
+    private String otherThan(Topology t, String... ids) {
+        List<String> not = List.of(ids);
+        return cluster.sentinels().stream().map(Sentinel::id).filter(id -> !not.contains(id)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void hostLossFailsOverAndTheOldPrimaryRejoinsByRewindWhenItComesBack() {
+        startHealthy(y -> y);
+        cluster.pg().primary().execute("CREATE TABLE acked (id int)");
+        cluster.pg().primary().execute("INSERT INTO acked SELECT generate_series(1, 100)");
+        // host loss: the server and its sentinel die together
+        cluster.sentinel("node1").process().kill9();
+        cluster.pg().primary().kill9();
+        Topology after = awaitFailoverTo("node2", "node1");
+        assertThat(after.epoch()).isEqualTo(2);
+        assertThat(cluster.pg().node("node2").query("SELECT count(*) FROM acked")).isEqualTo("100");
+
+        // the host comes back: its sentinel reads ZooKeeper first, keeps the server fenced, rewinds it
+        cluster.sentinel("node1").start();
+        Topology rejoined = awaitFailoverTo("node2");
+        assertThat(rejoined.epoch()).isEqualTo(2);
+        assertThat(cluster.pg().node("node1").isInRecovery()).isTrue();
+        Await.until("the fence of node1 to be lifted", SentinelCluster.WAIT,
+                () -> cluster.zkClient().checkExists().forPath(cluster.paths().fence("node1")) == null);
+        assertThat(cluster.sentinel("node1").log()).contains("pg_rewind done");
+        sampler.assertNeverTwoWritable();
+    }
+
+    @Test
+    void aPostgresCrashWithItsSentinelAliveIsRestartedInPlaceWithoutFailover() {
+        startHealthy(y -> y);
+        long before = cluster.pg().primary().requirePostmasterPid();
+        cluster.pg().primary().kill9();
+        Await.until("node1's sentinel to restart it", SentinelCluster.WAIT, () -> cluster.pg().primary().postmasterPid()
+                .isPresent() && cluster.pg().primary().requirePostmasterPid() != before);
+        cluster.awaitTopology("the replicas streaming again", t -> t.primary().id().equals("node1")
+                && states(t).equals("node2=streaming,node3=streaming"));
+        assertThat(cluster.topologyInZooKeeper().epoch()).isEqualTo(1);
+        assertThat(cluster.pg().primary().isInRecovery()).isFalse();
+        assertThat(cluster.sentinel("node1").log()).contains("restarting it in place");
+        sampler.assertNeverTwoWritable();
+    }
+
+    @Test
+    void aPostgresCrashThatCannotRestartFailsOver() throws Exception {
+        startHealthy(y -> y);
+        Path conf = cluster.pg().primary().dataDirectory().resolve("postgresql.conf");
+        Path aside = cluster.pg().primary().dataDirectory().resolve("postgresql.conf.aside");
+        cluster.pg().primary().kill9();
+        Files.move(conf, aside); // the restart in place fails: the server cannot read its configuration
+        awaitFailoverTo("node2", "node1");
+        assertThat(cluster.sentinel("node1").log()).contains("restarting it in place");
+        sampler.assertNeverTwoWritable();
+    }
+
+    @Test
+    void aHungPrimaryIsFencedAndReplacedAndAfterThawAcceptsNoWriteAndRejoins() {
+        startHealthy(y -> y);
+        PgNode old = cluster.pg().primary();
+        long pid = old.requirePostmasterPid();
+        List<Long> frozen = new ArrayList<>(Processes.descendants(pid));
+        frozen.add(pid);
+        old.freeze();
+        awaitFailoverTo("node2", "node1");
+        // its sentinel killed the frozen server (stop cannot finish on a frozen postmaster)
+        Processes.signal("CONT", frozen);
+        Await.until("the old primary's processes to be gone", SentinelCluster.WAIT,
+                () -> frozen.stream().noneMatch(Processes::isAlive));
+        awaitFailoverTo("node2");
+        assertThat(old.isInRecovery()).isTrue();
+        assertThat(cluster.sentinel("node1").log()).contains("killing postmaster");
+        sampler.assertNeverTwoWritable();
+    }
+
+    @Test
+    void thePrimarysSentinelFrozenPastItsSessionWithAHealthyServerCausesNoFailover() {
+        startHealthy(y -> y);
+        Sentinel s1 = cluster.sentinel("node1");
+        s1.process().freeze();
+        // its session expires: its report vanishes
+        Await.until("node1's report to vanish", SentinelCluster.WAIT, () -> cluster.zkClient().checkExists()
+                .forPath(cluster.paths().member("node1")) == null);
+        s1.process().thaw();
+        Await.until("node1's sentinel to report again", SentinelCluster.WAIT, () -> cluster.zkClient().checkExists()
+                .forPath(cluster.paths().member("node1")) != null);
+        Topology t = cluster.topologyInZooKeeper();
+        assertThat(t.epoch()).isEqualTo(1);
+        assertThat(t.primary().id()).isEqualTo("node1");
+        assertThat(cluster.pg().primary().isInRecovery()).isFalse();
+        assertThat(cluster.pg().primary().isRunning()).isTrue();
+        assertThat(s1.log()).contains("confirming its standing with ZooKeeper").doesNotContain("fenced by stopping");
+        sampler.assertNeverTwoWritable();
+    }
+
+    @Test
+    void thePrimarysSentinelCutOffFromZooKeeperSelfFencesAndTheClusterFailsOver() throws Exception {
+        List<TcpProxy> proxies = new ArrayList<>();
+        cluster = SentinelCluster.start(2, yaml -> yaml);
+        // node1's sentinel reaches ZooKeeper only through proxies that the test can cut
+        for (int i = 0; i < cluster.zk().size(); i++) {
+            proxies.add(new TcpProxy("127.0.0.1", cluster.zk().clientPort(i)));
+        }
+        String proxied = proxies.stream().map(TcpProxy::address).collect(Collectors.joining(","));
+        Sentinel s1 = cluster.sentinel("node1");
+        s1.process().kill9();
+        cluster.rewriteConfig("node1", y -> y.replace(cluster.zk().connectString(), proxied));
+        s1.start();
+        s1.awaitUp();
+        cluster.awaitTopology("a healthy topology", t -> t.primary().id().equals("node1")
+                && states(t).equals("node2=streaming,node3=streaming"));
+        sampler = new WriteSampler(cluster.pg().nodes());
+
+        proxies.forEach(TcpProxy::cut);
+        Await.until("node1 to fence itself", SentinelCluster.WAIT, () -> !cluster.pg().primary().isRunning());
+        awaitFailoverTo("node2", "node1");
+        assertThat(s1.log()).contains("no answer from ZooKeeper");
+        proxies.forEach(TcpProxy::restore);
+        awaitFailoverTo("node2");
+        sampler.assertNeverTwoWritable();
+        proxies.forEach(TcpProxy::close);
+    }
+
+    @Test
+    void theOnlyCandidateLaggingOverMaxLagOnFailoverIsNotPromotedAndTheReasonSaysSo() throws Exception {
+        cluster = SentinelCluster.start(1);
+        cluster.awaitTopology("node2 streaming", t -> states(t).equals("node2=streaming"));
+        PgNode replica = cluster.pg().node("node2");
+        // freeze the replica's WAL receiver: it stops receiving, the server still answers
+        long receiver = Long.parseLong(replica.query("SELECT pid FROM pg_stat_wal_receiver"));
+        Processes.signal("STOP", receiver);
+        try {
+            cluster.pg().primary().execute("CREATE TABLE big AS SELECT g, repeat('x', 500) AS pad "
+                    + "FROM generate_series(1, 20000) g");
+            String flushed = cluster.pg().primary().currentFlushLsn();
+            Await.until("the primary's report to show its new position", SentinelCluster.WAIT, () -> {
+                JsonNode m = cluster.cluster(cluster.sentinel("node2")).get("members").get(0);
+                return flushed.equals(m.path("flushLsn").asText());
+            });
+            cluster.sentinel("node1").process().kill9();
+            cluster.pg().primary().kill9();
+            JsonNode decision = Await.value("the leader to refuse", SentinelCluster.WAIT, () -> {
+                JsonNode d = cluster.cluster(cluster.sentinel("node2")).get("decision");
+                return d.path("reason").asText().contains("refusing automatic failover") ? d : null;
+            });
+            assertThat(decision.get("action").asText()).isEqualTo("wait");
+            assertThat(decision.get("reason").asText()).contains("the best candidate node2 is")
+                    .contains("behind the last known primary position").contains("maxLagOnFailover 1.0 MB");
+            assertThat(cluster.topologyInZooKeeper().primary().id()).isEqualTo("node1");
+            assertThat(replica.isInRecovery()).isTrue();
+        } finally {
+            Processes.signal("CONT", receiver);
+        }
+    }
+
+    @Test
+    void aSecondFailoverWaitsForTheAntiFlappingIntervalThenGoesAhead() {
+        startHealthy(y -> y.replace("rejoin: rewind", "") + "failover:\n  minInterval: 20s\n");
+        cluster.sentinel("node1").process().kill9();
+        cluster.pg().primary().kill9();
+        awaitFailoverTo("node2", "node1");
+        long firstDone = System.nanoTime();
+        // node1's host comes back and rejoins; then the new primary's host dies too
+        cluster.sentinel("node1").start();
+        awaitFailoverTo("node2");
+        cluster.sentinel("node2").process().kill9();
+        cluster.pg().node("node2").kill9();
+        JsonNode waiting = Await.value("the leader to hold back", SentinelCluster.WAIT, () -> {
+            JsonNode d = cluster.cluster(cluster.sentinel("node3")).get("decision");
+            return d.path("reason").asText().contains("automatic failovers are at least 20.0 s apart") ? d : null;
+        });
+        assertThat(waiting.get("action").asText()).isEqualTo("wait");
+        Topology second = cluster.awaitTopology("the second failover", t -> t.epoch() == 3);
+        assertThat(Duration.ofNanos(System.nanoTime() - firstDone)).isGreaterThan(Duration.ofSeconds(20));
+        assertThat(second.primary().id()).isIn("node1", "node3");
+        awaitFailoverTo(second.primary().id(), "node2");
+        sampler.assertNeverTwoWritable();
+    }
+}
