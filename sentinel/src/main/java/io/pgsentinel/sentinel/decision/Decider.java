@@ -61,9 +61,9 @@ public final class Decider {
             return Decision.waiting(downText + "; automatic failover is paused (maintenance)", publish);
         }
         if (s.lastFailoverAtMillis() >= 0 && s.nowMillis() - s.lastFailoverAtMillis() < p.failoverCooldownMillis()) {
-            return Decision.waiting(downText + "; the previous failover was " + seconds(s.nowMillis()
-                    - s.lastFailoverAtMillis()) + " ago, and automatic failovers are at least "
-                    + seconds(p.failoverCooldownMillis()) + " apart", publish);
+            return Decision.waiting(downText + "; the previous failover counts as " + seconds(s.nowMillis()
+                    - s.lastFailoverAtMillis()) + " ago (at most: a new leader counts from its election), and automatic "
+                    + "failovers are at least " + seconds(p.failoverCooldownMillis()) + " apart", publish);
         }
         List<String> excluded = new ArrayList<>();
         List<Candidate> candidates = candidates(s, primaryId, excluded);
@@ -335,8 +335,10 @@ public final class Decider {
         if (t.replicas().isEmpty()) {
             return "; no replica";
         }
+        // lag figures only for lagging replicas: small ones change every cycle and say nothing
         return "; " + String.join(", ", t.replicas().stream().map(r -> r.id() + " " + r.state().json()
-                + (r.lagBytes() != null && r.lagBytes() > 0 ? " (" + Lsn.bytes(r.lagBytes()) + " behind)" : "")).toList());
+                + (r.state() == ReplicaState.LAGGING && r.lagBytes() != null ? " (" + Lsn.bytes(r.lagBytes()) + " behind)"
+                : "")).toList());
     }
 
     static String seconds(long millis) {

@@ -48,6 +48,13 @@ public final class LocalDecider {
         if (s.fencedByLeader() && writable) {
             return LocalAction.of(LocalAction.Kind.FENCE, "fence/" + s.id() + " exists: this server must not accept writes");
         }
+        boolean hung = !running && s.processAlive();
+        if (hung && (s.fencedByLeader() || !primary.equals(s.id()))) {
+            // it may be a primary that resumes any moment: only a stop makes it certain
+            return LocalAction.of(LocalAction.Kind.FENCE, "the server's process is alive but does not answer, and "
+                    + (s.fencedByLeader() ? "fence/" + s.id() + " exists" : primary + " is the published primary")
+                    + ": stopping it");
+        }
         if (primary.equals(s.id())) {
             return asPrimary(s, running, writable);
         }
@@ -89,17 +96,11 @@ public final class LocalDecider {
     private static LocalAction asReplica(LocalSnapshot s, boolean running, String primary) {
         MemberReport r = s.local();
         long primaryTimeline = s.topology().primary().timeline();
-        boolean diverged = r != null && running && s.forkLsn() >= 0 && r.timeline() < primaryTimeline
-                && r.position() > s.forkLsn();
         if (running && r.role() == Role.PRIMARY) {
             // fenced read-only: it must be stopped and rewound to follow
             return rejoin(s, primary, "this server was a primary and is fenced read-only");
         }
         if (running) {
-            if (diverged) {
-                return rejoin(s, primary, "its WAL (" + Lsn.format(r.position()) + ") went past the fork point "
-                        + Lsn.format(s.forkLsn()) + " of timeline " + primaryTimeline);
-            }
             Topology.Primary p = s.topology().primary();
             boolean followsPrimary = r.isStreaming() && p.port() == r.upstreamPort() && p.host().equals(r.upstreamHost());
             if (followsPrimary) {
@@ -110,9 +111,11 @@ public final class LocalDecider {
                 return LocalAction.toward(LocalAction.Kind.REPOINT, primary, "re-pointing to the published primary "
                         + primary);
             }
-            if (s.notStreamingMillis() > STREAM_GRACE_MILLIS && s.forkLsn() >= 0 && r.position() > s.forkLsn()
-                    && r.timeline() < primaryTimeline) {
-                return rejoin(s, primary, "it does not stream and its WAL went past the fork point");
+            // diverged: it does not stream from a reachable primary, and its WAL went past the fork point
+            if (s.primaryReachable() && s.notStreamingMillis() > STREAM_GRACE_MILLIS && s.forkLsn() >= 0
+                    && r.position() > s.forkLsn() && r.timeline() < primaryTimeline) {
+                return rejoin(s, primary, "it does not stream and its WAL (" + Lsn.format(r.position())
+                        + ") went past the fork point " + Lsn.format(s.forkLsn()) + " of timeline " + primaryTimeline);
             }
             return LocalAction.of(LocalAction.Kind.WAIT, "configured to follow " + primary + ", not streaming (yet)");
         }
@@ -122,11 +125,19 @@ public final class LocalDecider {
         if (s.fencedByLeader() || !s.standbySignal()) {
             return rejoin(s, primary, "this server was a primary (or is fenced) and " + primary + " is the published primary");
         }
+        if (!s.primaryReachable()) {
+            return LocalAction.of(LocalAction.Kind.WAIT, "the server is down and the primary " + primary
+                    + " is not reachable: waiting for it before starting as its replica");
+        }
         return LocalAction.toward(LocalAction.Kind.START_REPLICA, primary, "the server is down: starting it as a replica of "
                 + primary);
     }
 
     private static LocalAction rejoin(LocalSnapshot s, String primary, String why) {
+        if (!s.primaryReachable()) {
+            return LocalAction.of(LocalAction.Kind.WAIT, why + "; waiting until the primary " + primary
+                    + " is reachable to rejoin it");
+        }
         if (s.rejoinManual()) {
             return LocalAction.of(LocalAction.Kind.WAIT, why + "; rejoin is manual: it stays out until an operator "
                     + "rewinds or re-clones it");

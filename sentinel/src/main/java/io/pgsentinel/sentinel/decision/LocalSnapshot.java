@@ -20,14 +20,16 @@ import io.pgsentinel.shared.topology.Topology;
  * @param repointedTo        the node this server was last re-pointed to, "" when none
  * @param notStreamingMillis how long since the re-point without streaming
  * @param rewindFailed       the last rewind failed (next: a fresh clone)
+ * @param primaryReachable   this sentinel's last probe reached the published primary's server
  */
 public record LocalSnapshot(String id, boolean zkReady, MemberReport local, boolean processAlive, Topology topology,
                             boolean fencedByLeader, boolean selfFenced, boolean standbySignal, boolean rejoinManual,
-                            long forkLsn, String repointedTo, long notStreamingMillis, boolean rewindFailed) {
+                            long forkLsn, String repointedTo, long notStreamingMillis, boolean rewindFailed,
+                            boolean primaryReachable) {
 
     /** The same snapshot for another node id (tests and tools). */
     public LocalSnapshot withId(String otherId) {
         return new LocalSnapshot(otherId, zkReady, local, processAlive, topology, fencedByLeader, selfFenced,
-                standbySignal, rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed);
+                standbySignal, rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable);
     }
 }

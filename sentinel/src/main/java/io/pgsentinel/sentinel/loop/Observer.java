@@ -162,6 +162,12 @@ public final class Observer {
         }
     }
 
+    /** Whether this sentinel's last probe reached {@code node}'s server. */
+    public boolean sees(String node) {
+        Vote.View v = views.views(clock.nowMillis()).get(node);
+        return v != null && v.up();
+    }
+
     /** Whether the local server is the running primary. */
     public boolean localIsPrimary() {
         MemberReport r = latest;

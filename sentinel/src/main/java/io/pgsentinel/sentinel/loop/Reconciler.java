@@ -44,6 +44,7 @@ public final class Reconciler {
     private final SelfFence selfFence;
     private final MonotonicClock clock;
     private final boolean rejoinManual;
+    private final java.util.function.Predicate<String> peersUp;
     private final ExecutorService rejoinThread = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "pg-sentinel-rejoin");
         t.setDaemon(true);
@@ -59,7 +60,9 @@ public final class Reconciler {
     private volatile LocalAction latest;
 
     public Reconciler(String id, PgControl control, RemoteAdmin admin, ClusterCache cache, ZkSession session,
-                      SelfFence selfFence, MonotonicClock clock, boolean rejoinManual) {
+                      SelfFence selfFence, MonotonicClock clock, boolean rejoinManual,
+                      java.util.function.Predicate<String> peersUp) {
+        this.peersUp = peersUp;
         this.id = id;
         this.control = control;
         this.admin = admin;
@@ -76,9 +79,10 @@ public final class Reconciler {
         if (rejoining) {
             return "rejoining";
         }
-        boolean writable = local != null && local.running() && local.role() == Role.PRIMARY && !selfFence.readOnlyActive();
+        // fenced only when certain: stopped (no postmaster at all) or read-only; a frozen server is not fenced
+        boolean certain = selfFence.readOnlyActive() || !control.isRunning();
         boolean fenceNode = cache.document("fence/" + id).isPresent();
-        if ((fenceNode || selfFence.isFenced()) && !writable) {
+        if ((fenceNode || selfFence.isFenced()) && certain) {
             return "fenced";
         }
         return "ok";
@@ -99,7 +103,7 @@ public final class Reconciler {
         LocalSnapshot s = new LocalSnapshot(id, session.isConnected() && cache.isInitialized(), local,
                 control.isRunning(), topology, cache.document("fence/" + id).isPresent(), selfFence.isFenced(),
                 control.hasStandbySignal(), rejoinManual, forkLsn(topology), repointedTo,
-                streaming || repointedTo.isEmpty() ? 0 : now - repointedAt, rewindFailed);
+                streaming || repointedTo.isEmpty() ? 0 : now - repointedAt, rewindFailed, primaryReachable(topology));
         LocalAction action = LocalDecider.decide(s);
         latest = action;
         if (lastLogged == null || action.kind() != lastLogged.kind() || !action.upstream().equals(lastLogged.upstream())) {
@@ -184,11 +188,12 @@ public final class Reconciler {
         rejoinThread.execute(() -> {
             long start = clock.nowMillis();
             try {
-                control.stop(Duration.ofSeconds(30), false);
+                // the source first: never stop the local server for a rejoin that cannot happen
                 admin.ensureSlot(up.host(), up.port(), Replication.slotName(id), SQL_TIMEOUT);
+                // without a checkpoint on the source, pg_rewind may find "no rewind required" wrongly
+                admin.checkpoint(up.host(), up.port(), Duration.ofSeconds(60));
+                control.stop(Duration.ofSeconds(30), false);
                 if (action.kind() == LocalAction.Kind.REWIND) {
-                    // without a checkpoint on the source, pg_rewind may find "no rewind required" wrongly
-                    admin.checkpoint(up.host(), up.port(), Duration.ofSeconds(60));
                     String out = control.rewind(up, COPY_TIMEOUT);
                     LOG.info("local: pg_rewind done in {} ms: {}", clock.nowMillis() - start, out);
                     control.configureStandby(up, id);
@@ -209,6 +214,10 @@ public final class Reconciler {
                 rejoining = false;
             }
         });
+    }
+
+    private boolean primaryReachable(Topology topology) {
+        return topology != null && peersUp.test(topology.primary().id());
     }
 
     private PgControl.Upstream upstream(String nodeId) {

@@ -53,7 +53,7 @@ public record Sentinel(List<Managed> managed, SentinelView view) {
         SelfFence selfFence = new SelfFence(control, session, standing, observer::latest, clock,
                 c.fencing.selfFence.equals("readonly"), c.fencing.selfFenceTimeout.toJavaDuration());
         Reconciler reconciler = new Reconciler(c.node.id, control, admin, cache, session, selfFence, clock,
-                c.rejoin.equals("manual"));
+                c.rejoin.equals("manual"), observer::sees);
         Policy policy = new Policy(c.failureDetection.downAfter.toMilliseconds(), c.failureDetection.fixedQuorum(),
                 c.replication.maxLagOnFailover.toBytes(), 5000, c.failover.minInterval.toMilliseconds());
         LeaderWrites writes = new LeaderWrites(session, zkTimeout);

@@ -45,6 +45,8 @@ public final class ZkSession implements Managed {
                 .sessionTimeoutMs((int) sessionTimeout.toMillis())
                 .connectionTimeoutMs((int) Math.max(1000, sessionTimeout.toMillis() / 2))
                 .retryPolicy(new ExponentialBackoffRetry(100, 10, 1000))
+                // the configured servers are the truth: no silent switch to addresses read from the ensemble
+                .ensembleTracker(false)
                 .build();
         client.getConnectionStateListenable().addListener((c, newState) -> onStateChange(newState));
     }

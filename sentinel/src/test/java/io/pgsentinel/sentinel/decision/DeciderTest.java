@@ -179,7 +179,7 @@ class DeciderTest {
                 row("anti-flapping: no second automatic failover within the cooldown",
                         Fixture.healthy().lastFailoverAgo(20_000).down("node2", "node1", 4000, 0)
                                 .down("node3", "node1", 4000, 0), WAIT, null,
-                        "the previous failover was 20.0 s ago, and automatic failovers are at least 60.0 s apart"),
+                        "the previous failover counts as 20.0 s ago", "automatic failovers are at least 60.0 s apart"),
                 // fencing (rule 2) and interrupted failovers
                 row("a failover fences the old primary first",
                         Fixture.healthy().down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0), FAILOVER,

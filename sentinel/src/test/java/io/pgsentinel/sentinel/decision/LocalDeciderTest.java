@@ -55,7 +55,7 @@ class LocalDeciderTest {
                            boolean standby, boolean manual, long fork, String repointedTo, long notStreaming,
                            boolean rewindFailed) {
         return new LocalSnapshot("node1", zk, local, alive, t, fence, selfFenced, standby, manual, fork, repointedTo,
-                notStreaming, rewindFailed);
+                notStreaming, rewindFailed, true);
     }
 
     static Stream<Arguments> table() {
@@ -112,11 +112,20 @@ class LocalDeciderTest {
                         s(true, replica(200, 1, "", 5431), true, topology("node1", 1, 1).withLeader("node3", AT), false,
                                 false, true, false, -1, "", 0, false).withId("node3"), WAIT, "configured to follow node1"),
                 Arguments.of("a replica whose WAL went past the fork point: rewind, never follow silently",
-                        s(true, replica(400, 1, "", 5432), true, theirs, false, false, true, false, 300, "node2", 100, false),
+                        s(true, replica(400, 1, "", 5432), true, theirs, false, false, true, false, 300, "node2", 8000, false),
                         REWIND, "went past the fork point"),
                 Arguments.of("a stopped replica: start it following the primary",
                         s(true, down(), false, theirs, false, false, true, false, 300, "", 0, false), START_REPLICA,
                         "starting it as a replica of node2"),
+                Arguments.of("a hung old primary after a failover (process alive, no answer): stop it",
+                        s(true, down(), true, theirs, true, false, false, false, 300, "", 0, false), FENCE,
+                        "process is alive but does not answer"),
+                Arguments.of("a stopped old primary whose new primary is unreachable: wait, do not rewind against it",
+                        new LocalSnapshot("node1", true, down(), false, theirs, true, false, false, false, 300, "", 0, false,
+                                false), WAIT, "waiting until the primary node2 is reachable"),
+                Arguments.of("a replica not streaming while the primary is unreachable is never rewound",
+                        new LocalSnapshot("node1", true, replica(400, 1, "", 5432), true, theirs, false, false, true, false,
+                                300, "node2", 9000, false, false), WAIT, "not streaming (yet)"),
                 Arguments.of("a stopped server that was a primary (no standby.signal): rewind before starting",
                         s(true, down(), false, theirs, false, false, false, false, 300, "", 0, false), REWIND,
                         "was a primary"));
