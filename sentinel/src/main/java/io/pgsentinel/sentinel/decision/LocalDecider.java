@@ -59,6 +59,13 @@ public final class LocalDecider {
             return asPrimary(s, running, writable);
         }
         if (writable) {
+            if (s.local().timeline() > t.primary().timeline()) {
+                // being promoted by the leader, published in a moment (or adopted by its successor);
+                // a server promoted by anyone else is fenced by the leader through fence/<id>
+                return LocalAction.of(LocalAction.Kind.WAIT, "this server was promoted to timeline "
+                        + s.local().timeline() + ", newer than the published primary's (" + t.primary().timeline()
+                        + "): waiting for the leader to publish it");
+            }
             return LocalAction.of(LocalAction.Kind.FENCE, primary + " is the published primary (epoch " + t.epoch()
                     + ") and this server accepts writes: fencing it");
         }

@@ -8,6 +8,8 @@ import io.pgsentinel.shared.topology.ReplicaState;
 import io.pgsentinel.shared.topology.Topology;
 import io.pgsentinel.shared.topology.TopologyCodec;
 import io.pgsentinel.testkit.Await;
+import io.pgsentinel.testkit.PgNode;
+import io.pgsentinel.testkit.Processes;
 import io.pgsentinel.testkit.StopMode;
 import java.time.Duration;
 import java.util.stream.Collectors;
@@ -147,22 +149,26 @@ class SentinelCoreIT {
     void whenThePrimaryHostIsLostTheLeaderPromotesTheMostAdvancedReplica() throws Exception {
         cluster = SentinelCluster.start(2);
         awaitHealthyTopology();
-        // node2 is cut off its upstream (its sentinel gone, so nobody re-points it), so node3
-        // receives more WAL than node2 before the primary dies
-        cluster.sentinel("node2").process().kill9();
-        cluster.pg().node("node2").execute("ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=1 user=postgres'");
-        cluster.pg().node("node2").execute("SELECT pg_reload_conf()");
-        Await.until("node2 to stop streaming", SentinelCluster.WAIT,
-                () -> cluster.pg().node("node2").query("SELECT status FROM pg_stat_wal_receiver") == null);
+        // node2's WAL receiver is frozen, so node3 receives more WAL than node2 before the primary dies
+        PgNode node2 = cluster.pg().node("node2");
+        long receiver = Long.parseLong(node2.query("SELECT pid FROM pg_stat_wal_receiver"));
+        Processes.signal("STOP", receiver);
         cluster.pg().primary().execute("CREATE TABLE t AS SELECT generate_series(1, 1000) AS id");
         cluster.pg().node("node3").awaitReplayed(cluster.pg().primary().currentFlushLsn(), Duration.ofSeconds(20));
-        cluster.sentinel("node2").start();
-        cluster.sentinel("node2").awaitUp();
+        Await.until("node3's report to show it ahead of node2", SentinelCluster.WAIT, () -> {
+            JsonNode m = cluster.cluster(cluster.sentinel("node3")).get("members");
+            return !m.get(2).path("receiveLsn").asText().equals(m.get(1).path("receiveLsn").asText());
+        });
         // host loss: the primary's server and its sentinel die together
         cluster.sentinel("node1").process().kill9();
         cluster.pg().primary().kill9();
 
-        Topology after = cluster.awaitTopology("node3 promoted", t -> t.primary().id().equals("node3"));
+        Topology after;
+        try {
+            after = cluster.awaitTopology("node3 promoted", t -> t.primary().id().equals("node3"));
+        } finally {
+            Processes.signal("CONT", receiver);
+        }
         assertThat(after.epoch()).isEqualTo(2);
         assertThat(after.primary().timeline()).isEqualTo(2);
         JsonNode history = Http.get(cluster.sentinel("node3").url("/history")).json();
