@@ -5,6 +5,9 @@ import com.codahale.metrics.health.HealthCheck;
 import io.dropwizard.core.Application;
 import io.dropwizard.core.setup.Bootstrap;
 import io.dropwizard.core.setup.Environment;
+import io.pgsentinel.sentinel.cli.DemoCommand;
+import io.pgsentinel.sentinel.cli.HistoryCommand;
+import io.pgsentinel.sentinel.cli.StatusCommand;
 import io.pgsentinel.sentinel.config.Secrets;
 import io.pgsentinel.sentinel.config.SentinelConfiguration;
 import io.pgsentinel.sentinel.http.ClusterResource;
@@ -32,7 +35,9 @@ public final class SentinelApplication extends Application<SentinelConfiguration
 
     @Override
     public void initialize(Bootstrap<SentinelConfiguration> bootstrap) {
-        // commands are added by the CLI
+        bootstrap.addCommand(new StatusCommand());
+        bootstrap.addCommand(new HistoryCommand());
+        bootstrap.addCommand(new DemoCommand());
     }
 
     @Override

@@ -7,7 +7,9 @@ import io.pgsentinel.sentinel.loop.Reconciler;
 import io.pgsentinel.sentinel.model.MemberReport;
 import io.pgsentinel.sentinel.zk.ClusterCache;
 import io.pgsentinel.sentinel.zk.Leadership;
+import io.pgsentinel.sentinel.status.ClusterStatus;
 import io.pgsentinel.sentinel.zk.ZkSession;
+import io.pgsentinel.shared.json.DocumentException;
 
 /**
  * What the HTTP resources read: this sentinel's latest local probe, its copy of ZooKeeper, and
@@ -25,6 +27,13 @@ public record SentinelView(String nodeId, String cluster, Observer observer, Clu
         if (leadership.isLeader() && leaderDuties.latest() != null) {
             return leaderDuties.latest();
         }
-        return cache.document("decision").flatMap(DecisionDocument::parse).orElse(null);
+        return cache.document("decision").map(bytes -> {
+            try {
+                ClusterStatus.Decision d = ClusterStatus.Decision.parse(bytes);
+                return new LatestDecision(d.leader(), d.action(), d.summary(), d.reason(), java.time.Instant.parse(d.at()));
+            } catch (DocumentException e) {
+                return null;
+            }
+        }).orElse(null);
     }
 }

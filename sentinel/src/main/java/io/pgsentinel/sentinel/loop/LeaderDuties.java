@@ -155,20 +155,29 @@ public final class LeaderDuties {
         }
     }
 
+    /**
+     * Called every cycle, leader or not: the last known primary position must survive a change
+     * of leader (the primary's host may take the leader with it), so every sentinel keeps it.
+     */
+    void trackPrimaryPosition() {
+        Topology topology = cache.topology().map(ClusterCache.VersionedTopology::topology).orElse(null);
+        if (topology == null) {
+            return;
+        }
+        String primary = topology.primary().id();
+        if (!primary.equals(lastKnownPrimaryId)) {
+            lastKnownPrimaryId = primary;
+            lastKnownPrimaryLsn = -1;
+        }
+        MemberReport pr = cache.members().get(primary);
+        if (pr != null && pr.running() && pr.role() == Role.PRIMARY) {
+            lastKnownPrimaryLsn = Math.max(lastKnownPrimaryLsn, pr.flushLsn());
+        }
+    }
+
     Snapshot snapshot(Leadership.Term current, long now) {
         Topology topology = cache.topology().map(ClusterCache.VersionedTopology::topology).orElse(null);
         Map<String, MemberReport> members = cache.members();
-        if (topology != null) {
-            String primary = topology.primary().id();
-            if (!primary.equals(lastKnownPrimaryId)) {
-                lastKnownPrimaryId = primary;
-                lastKnownPrimaryLsn = -1;
-            }
-            MemberReport pr = members.get(primary);
-            if (pr != null && pr.running() && pr.role() == Role.PRIMARY) {
-                lastKnownPrimaryLsn = Math.max(lastKnownPrimaryLsn, pr.flushLsn());
-            }
-        }
         // votes received before this term count from the term's start: our clock, our term
         Map<String, VoteSeen> votes = new HashMap<>();
         cache.votes().forEach((voter, seen) -> votes.put(voter,

@@ -78,6 +78,7 @@ public final class SentinelLoop implements Managed {
             // it changed the server: report the new state at once (a fence the leader waits for)
             observer.cycle(reconciler.state(observer.latest()));
         }
+        leader.trackPrimaryPosition();
         Leadership.Term term = leadership.current();
         if (term != null && cache.isInitialized()) {
             leader.cycle(term);

@@ -17,8 +17,8 @@ public final class LocalProbe {
     private static final String STATUS_SQL = """
             SELECT pg_is_in_recovery(),
                    CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_flush_lsn()::text END,
-                   pg_last_wal_receive_lsn()::text,
-                   pg_last_wal_replay_lsn()::text,
+                   CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn()::text END,
+                   CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END,
                    CASE WHEN pg_is_in_recovery() THEN NULL
                         ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,
                    (SELECT status FROM pg_stat_wal_receiver),

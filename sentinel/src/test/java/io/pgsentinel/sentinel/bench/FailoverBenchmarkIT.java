@@ -1,7 +1,7 @@
 package io.pgsentinel.sentinel.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.pgsentinel.sentinel.it.Http;
+import io.pgsentinel.sentinel.demo.Http;
 import io.pgsentinel.sentinel.it.SentinelCluster;
 import io.pgsentinel.testkit.Await;
 import io.pgsentinel.testkit.PgNode;

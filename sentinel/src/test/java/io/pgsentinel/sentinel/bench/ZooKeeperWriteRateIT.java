@@ -1,7 +1,7 @@
 package io.pgsentinel.sentinel.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.pgsentinel.sentinel.it.Http;
+import io.pgsentinel.sentinel.demo.Http;
 import io.pgsentinel.sentinel.it.SentinelCluster;
 import io.pgsentinel.testkit.Stats;
 import java.sql.Connection;
@@ -50,7 +50,7 @@ class ZooKeeperWriteRateIT {
 
     private static long[] counters(SentinelCluster cluster) {
         long[] sum = new long[3];
-        for (SentinelCluster.Sentinel s : cluster.sentinels()) {
+        for (io.pgsentinel.sentinel.demo.LocalSentinel s : cluster.sentinels()) {
             JsonNode gauges = Http.get(s.adminUrl("/metrics")).json().get("gauges");
             sum[0] += gauges.get("pgsentinel.writes.reports").get("value").asLong();
             sum[1] += gauges.get("pgsentinel.writes.votes").get("value").asLong();

@@ -2,7 +2,7 @@ package io.pgsentinel.sentinel.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.pgsentinel.sentinel.it.SentinelCluster.Sentinel;
+import io.pgsentinel.sentinel.demo.LocalSentinel;
 import io.pgsentinel.sentinel.time.MonotonicClock;
 import io.pgsentinel.sentinel.zk.LeaderWrites;
 import io.pgsentinel.sentinel.zk.Leadership;
@@ -77,7 +77,7 @@ class DeposedLeaderIT {
         try (SentinelCluster cluster = SentinelCluster.start(2)) {
             Topology before = cluster.awaitTopology("a healthy topology", t -> t.replicas().stream()
                     .allMatch(r -> r.state().json().equals("streaming")));
-            Sentinel frozen = cluster.sentinel(before.leader());
+            LocalSentinel frozen = cluster.sentinel(before.leader());
             frozen.process().freeze();
             Topology taken = cluster.awaitTopology("another sentinel to lead", t -> !frozen.id().equals(t.leader()));
             String newLeader = taken.leader();

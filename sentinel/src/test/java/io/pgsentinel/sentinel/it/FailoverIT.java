@@ -3,7 +3,7 @@ package io.pgsentinel.sentinel.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.pgsentinel.sentinel.it.SentinelCluster.Sentinel;
+import io.pgsentinel.sentinel.demo.LocalSentinel;
 import io.pgsentinel.shared.topology.Topology;
 import io.pgsentinel.testkit.Await;
 import io.pgsentinel.testkit.PgNode;
@@ -68,7 +68,7 @@ class FailoverIT {
 
     private String otherThan(Topology t, String... ids) {
         List<String> not = List.of(ids);
-        return cluster.sentinels().stream().map(Sentinel::id).filter(id -> !not.contains(id)).findFirst().orElseThrow();
+        return cluster.sentinels().stream().map(LocalSentinel::id).filter(id -> !not.contains(id)).findFirst().orElseThrow();
     }
 
     @Test
@@ -143,7 +143,7 @@ class FailoverIT {
     @Test
     void thePrimarysSentinelFrozenPastItsSessionWithAHealthyServerCausesNoFailover() {
         startHealthy(y -> y);
-        Sentinel s1 = cluster.sentinel("node1");
+        LocalSentinel s1 = cluster.sentinel("node1");
         s1.process().freeze();
         // its session expires: its report vanishes
         Await.until("node1's report to vanish", SentinelCluster.WAIT, () -> cluster.zkClient().checkExists()
@@ -169,11 +169,11 @@ class FailoverIT {
             proxies.add(new TcpProxy("127.0.0.1", cluster.zk().clientPort(i)));
         }
         String proxied = proxies.stream().map(TcpProxy::address).collect(Collectors.joining(","));
-        Sentinel s1 = cluster.sentinel("node1");
+        LocalSentinel s1 = cluster.sentinel("node1");
         s1.process().kill9();
         cluster.rewriteConfig("node1", y -> y.replace(cluster.zk().connectString(), proxied));
         s1.start();
-        s1.awaitUp();
+        s1.awaitUp(SentinelCluster.WAIT);
         cluster.awaitTopology("a healthy topology", t -> t.primary().id().equals("node1")
                 && states(t).equals("node2=streaming,node3=streaming"));
         sampler = new WriteSampler(cluster.pg().nodes());

@@ -1,7 +1,8 @@
 package io.pgsentinel.sentinel.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.pgsentinel.sentinel.SentinelApplication;
+import io.pgsentinel.sentinel.demo.Http;
+import io.pgsentinel.sentinel.demo.LocalSentinel;
 import io.pgsentinel.shared.json.DocumentException;
 import io.pgsentinel.shared.topology.Topology;
 import io.pgsentinel.shared.topology.TopologyCodec;
@@ -41,64 +42,8 @@ public final class SentinelCluster implements AutoCloseable {
     private final CuratorFramework client;
     private final ClusterPaths paths;
     private final Path configDir;
-    private final Map<String, Sentinel> sentinels = new LinkedHashMap<>();
+    private final Map<String, LocalSentinel> sentinels = new LinkedHashMap<>();
     private final UnaryOperator<String> configTweak;
-
-    /** One sentinel: its node, its ports, its process. */
-    public final class Sentinel {
-        final String id;
-        final int apiPort = Ports.free();
-        final int adminPort = Ports.free();
-        final Path config;
-        ChildJvm process;
-
-        Sentinel(String id, Path config) {
-            this.id = id;
-            this.config = config;
-        }
-
-        public String id() {
-            return id;
-        }
-
-        public String url(String path) {
-            return "http://127.0.0.1:" + apiPort + path;
-        }
-
-        public String adminUrl(String path) {
-            return "http://127.0.0.1:" + adminPort + path;
-        }
-
-        public ChildJvm process() {
-            return process;
-        }
-
-        public PgNode node() {
-            return pg.node(id);
-        }
-
-        public void start() {
-            process = ChildJvm.builder("sentinel-" + id, SentinelApplication.class.getName())
-                    .args("server", config.toString()).start();
-        }
-
-        public boolean isUp() {
-            return process != null && process.isAlive() && Http.get(url("/health")).status() > 0;
-        }
-
-        public void awaitUp() {
-            Await.until("sentinel " + id + " to serve HTTP", WAIT, Duration.ofMillis(100), () -> {
-                if (!process.isAlive()) {
-                    throw new AssertionError("sentinel " + id + " exited:\n" + tail(process.logText()));
-                }
-                return Http.get(url("/health")).status() > 0;
-            });
-        }
-
-        public String log() {
-            return process == null ? "" : process.logText();
-        }
-    }
 
     private SentinelCluster(int replicas, UnaryOperator<String> configTweak) {
         this.configTweak = configTweak;
@@ -108,11 +53,9 @@ public final class SentinelCluster implements AutoCloseable {
         this.paths = new ClusterPaths("/pg-sentinel", "it" + CLUSTERS.incrementAndGet());
         this.configDir = KitRun.get().newDirectory("configs");
         for (PgNode n : pg.nodes()) {
-            Path config = configDir.resolve(n.name() + ".yml");
-            Sentinel s = new Sentinel(n.name(), config);
-            sentinels.put(n.name(), s);
+            sentinels.put(n.name(), LocalSentinel.configure(configDir, paths.cluster(), n, pg.install().binDir(),
+                    zk.connectString(), configTweak));
         }
-        sentinels.values().forEach(this::writeConfig);
     }
 
     /** Starts PostgreSQL (primary + {@code replicas}), ZooKeeper and one sentinel per node, and waits for all to serve. */
@@ -124,8 +67,8 @@ public final class SentinelCluster implements AutoCloseable {
     public static SentinelCluster start(int replicas, UnaryOperator<String> tweak) {
         SentinelCluster c = new SentinelCluster(replicas, tweak);
         try {
-            c.sentinels.values().forEach(Sentinel::start);
-            c.sentinels.values().forEach(Sentinel::awaitUp);
+            c.sentinels.values().forEach(LocalSentinel::start);
+            c.sentinels.values().forEach(s -> s.awaitUp(WAIT));
             return c;
         } catch (RuntimeException | AssertionError e) {
             c.close();
@@ -133,62 +76,9 @@ public final class SentinelCluster implements AutoCloseable {
         }
     }
 
-    private void writeConfig(Sentinel s) {
-        PgNode n = pg.node(s.id);
-        String yaml = """
-                cluster: %s
-                node:
-                  id: %s
-                  host: 127.0.0.1
-                postgres:
-                  port: %d
-                  dataDirectory: %s
-                  binDirectory: %s
-                  sslMode: disable
-                zookeeper:
-                  connect: %s
-                  root: /pg-sentinel
-                  sessionTimeout: 4s
-                failureDetection:
-                  checkInterval: 500ms
-                  checkTimeout: 1s
-                  downAfter: 3s
-                server:
-                  applicationConnectors:
-                    - type: http
-                      bindHost: 127.0.0.1
-                      port: %d
-                  adminConnectors:
-                    - type: http
-                      bindHost: 127.0.0.1
-                      port: %d
-                  requestLog:
-                    appenders: []
-                logging:
-                  level: INFO
-                  loggers:
-                    org.apache.zookeeper: WARN
-                    org.apache.curator: WARN
-                    org.eclipse.jetty: WARN
-                    org.glassfish: WARN
-                """.formatted(paths.cluster(), s.id, n.port(), n.dataDirectory(), pg.install().binDir(),
-                zk.connectString(), s.apiPort, s.adminPort);
-        try {
-            Files.writeString(s.config, configTweak.apply(yaml), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     /** Rewrites one sentinel's configuration (it takes effect at its next start). */
     public void rewriteConfig(String id, UnaryOperator<String> change) {
-        Sentinel s = sentinels.get(id);
-        try {
-            Files.writeString(s.config, change.apply(Files.readString(s.config, StandardCharsets.UTF_8)),
-                    StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        sentinels.get(id).rewriteConfig(change);
     }
 
     public PgCluster pg() {
@@ -207,11 +97,11 @@ public final class SentinelCluster implements AutoCloseable {
         return paths;
     }
 
-    public Sentinel sentinel(String id) {
+    public LocalSentinel sentinel(String id) {
         return sentinels.get(id);
     }
 
-    public List<Sentinel> sentinels() {
+    public List<LocalSentinel> sentinels() {
         return new ArrayList<>(sentinels.values());
     }
 
@@ -238,13 +128,13 @@ public final class SentinelCluster implements AutoCloseable {
     }
 
     /** The sentinel that leads now, by the ZooKeeper topology's leader field. */
-    public Sentinel leader() {
+    public LocalSentinel leader() {
         Topology t = topologyInZooKeeper();
         return t == null || t.leader() == null ? null : sentinels.get(t.leader());
     }
 
     /** {@code GET /cluster} of one live sentinel. */
-    public JsonNode cluster(Sentinel via) {
+    public JsonNode cluster(LocalSentinel via) {
         Http.Reply r = Http.get(via.url("/cluster"));
         if (r.status() != 200) {
             throw new AssertionError("/cluster answered " + r.status() + ": " + r.body());
@@ -253,31 +143,21 @@ public final class SentinelCluster implements AutoCloseable {
     }
 
     /** Keeps each sentinel's log under target/sentinel-logs/ for reading after a failure. */
-    private void keepLog(Sentinel s) {
+    private void keepLog(LocalSentinel s) {
         try {
             Path dir = Path.of("target", "sentinel-logs", paths.cluster());
             Files.createDirectories(dir);
-            Files.writeString(dir.resolve(s.id + ".log"), s.log(), StandardCharsets.UTF_8);
+            Files.writeString(dir.resolve(s.id() + ".log"), s.log(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             // only a debugging aid
         }
     }
 
-    static String tail(String text) {
-        List<String> lines = text.lines().toList();
-        return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
-    }
-
     @Override
     public void close() {
-        for (Sentinel s : sentinels.values()) {
-            if (s.process != null) {
-                if (s.process.isFrozen()) {
-                    s.process.thaw();
-                }
-                s.process.close();
-                keepLog(s);
-            }
+        for (LocalSentinel s : sentinels.values()) {
+            s.close();
+            keepLog(s);
         }
         client.close();
         zk.close();

@@ -1,9 +1,10 @@
 package io.pgsentinel.sentinel.it;
 
+import io.pgsentinel.sentinel.demo.Http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.pgsentinel.sentinel.it.SentinelCluster.Sentinel;
+import io.pgsentinel.sentinel.demo.LocalSentinel;
 import io.pgsentinel.shared.topology.ReplicaState;
 import io.pgsentinel.shared.topology.Topology;
 import io.pgsentinel.shared.topology.TopologyCodec;
@@ -44,7 +45,7 @@ class SentinelCoreIT {
         assertThat(t.primary().port()).isEqualTo(cluster.pg().primary().port());
         assertThat(t.primary().timeline()).isEqualTo(1);
         assertThat(t.leader()).isIn("node1", "node2", "node3");
-        for (Sentinel s : cluster.sentinels()) {
+        for (LocalSentinel s : cluster.sentinels()) {
             Await.until(s.id() + " to serve the same topology", SentinelCluster.WAIT, () -> {
                 Http.Reply r = Http.get(s.url("/topology"));
                 return r.status() == 200 && TopologyCodec.decode(r.body().getBytes()).primary().equals(t.primary());
@@ -59,14 +60,14 @@ class SentinelCoreIT {
         assertThat(Http.head(cluster.sentinel("node1").url("/primary")).status()).isEqualTo(200);
         assertThat(Http.get(cluster.sentinel("node1").url("/replica")).status()).isEqualTo(503);
         for (String replica : new String[] {"node2", "node3"}) {
-            Sentinel s = cluster.sentinel(replica);
+            LocalSentinel s = cluster.sentinel(replica);
             assertThat(Http.get(s.url("/primary")).status()).as(replica + " /primary").isEqualTo(503);
             assertThat(Http.head(s.url("/primary")).status()).isEqualTo(503);
             assertThat(Http.get(s.url("/replica?lag=16MB")).status()).isEqualTo(200);
             assertThat(Http.get(s.url("/replica?lag=abc")).status()).isEqualTo(400);
             assertThat(Http.get(s.url("/read-only")).status()).isEqualTo(200);
         }
-        for (Sentinel s : cluster.sentinels()) {
+        for (LocalSentinel s : cluster.sentinels()) {
             assertThat(Http.get(s.url("/health")).status()).isEqualTo(200);
             assertThat(Http.get(s.adminUrl("/healthcheck")).status()).isEqualTo(200);
             assertThat(Http.get(s.adminUrl("/metrics")).body()).contains("pgsentinel.leader");
@@ -87,7 +88,7 @@ class SentinelCoreIT {
     void whenTheLeadersSentinelIsKilledAnotherLeadsAndTheEpochStays() {
         cluster = SentinelCluster.start(2);
         Topology before = awaitHealthyTopology();
-        Sentinel leader = cluster.sentinel(before.leader());
+        LocalSentinel leader = cluster.sentinel(before.leader());
         leader.process().kill9();
 
         Topology after = cluster.awaitTopology("another sentinel to lead", t -> t.leader() != null

@@ -1,4 +1,4 @@
-package io.pgsentinel.sentinel.it;
+package io.pgsentinel.sentinel.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.pgsentinel.shared.json.Fields;
@@ -9,7 +9,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 
-/** A small HTTP client for tests: status and JSON body, with timeouts. */
+/** A small HTTP client for the demo, the CLI and the tests: status and body, with timeouts. */
 public final class Http {
     private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 

@@ -1,0 +1,64 @@
+package io.pgsentinel.sentinel.cli;
+
+import io.pgsentinel.sentinel.config.SentinelConfiguration;
+import io.pgsentinel.sentinel.status.ClusterStatus;
+import io.pgsentinel.sentinel.time.MonotonicClock;
+import io.pgsentinel.sentinel.zk.ClusterCache;
+import io.pgsentinel.sentinel.zk.ZkSession;
+import io.pgsentinel.shared.zk.ClusterPaths;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A short-lived read of the cluster from ZooKeeper for the CLI, with a bound on how long it
+ * waits: a clear error, never a hang, when ZooKeeper is unreachable.
+ */
+final class ClusterReader implements AutoCloseable {
+    /** Exit code when ZooKeeper cannot be reached (1 is a usage or configuration error). */
+    static final int EXIT_ZOOKEEPER_UNREACHABLE = 2;
+
+    final ZkSession session;
+    final ClusterCache cache;
+
+    private ClusterReader(ZkSession session, ClusterCache cache) {
+        this.session = session;
+        this.cache = cache;
+    }
+
+    static ClusterReader open(SentinelConfiguration c, Duration timeout) throws Exception {
+        ClusterPaths paths = new ClusterPaths(c.zookeeper.root, c.cluster);
+        ZkSession session = new ZkSession(c.zookeeper.connect, c.zookeeper.sessionTimeout.toJavaDuration(), paths,
+                MonotonicClock.SYSTEM);
+        session.client().start();
+        if (!session.client().blockUntilConnected((int) timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            session.stop();
+            throw new CliFailure(EXIT_ZOOKEEPER_UNREACHABLE, "cannot reach ZooKeeper at " + c.zookeeper.connect
+                    + " within " + timeout.toSeconds() + " s");
+        }
+        ClusterCache cache = new ClusterCache(session, MonotonicClock.SYSTEM);
+        cache.start();
+        if (!cache.awaitInitialized(timeout.toMillis())) {
+            cache.stop();
+            session.stop();
+            throw new CliFailure(EXIT_ZOOKEEPER_UNREACHABLE, "ZooKeeper at " + c.zookeeper.connect
+                    + " did not answer within " + timeout.toSeconds() + " s");
+        }
+        return new ClusterReader(session, cache);
+    }
+
+    ClusterStatus.Decision decision() {
+        return cache.document("decision").map(bytes -> {
+            try {
+                return ClusterStatus.Decision.parse(bytes);
+            } catch (Exception e) {
+                return null;
+            }
+        }).orElse(null);
+    }
+
+    @Override
+    public void close() {
+        cache.stop();
+        session.stop();
+    }
+}

@@ -1,0 +1,163 @@
+package io.pgsentinel.sentinel.demo;
+
+import io.pgsentinel.sentinel.SentinelApplication;
+import io.pgsentinel.testkit.Await;
+import io.pgsentinel.testkit.ChildJvm;
+import io.pgsentinel.testkit.PgNode;
+import io.pgsentinel.testkit.Ports;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.UnaryOperator;
+
+/**
+ * A sentinel run on this machine as its own process, next to a local PostgreSQL server of the
+ * kit, with a generated configuration: for the demo and the integration tests.
+ */
+public final class LocalSentinel {
+    private final String id;
+    private final PgNode node;
+    private final Path config;
+    private final int apiPort = Ports.free();
+    private final int adminPort = Ports.free();
+    private ChildJvm process;
+
+    private LocalSentinel(String id, PgNode node, Path config) {
+        this.id = id;
+        this.node = node;
+        this.config = config;
+    }
+
+    /**
+     * Writes the configuration of the sentinel of {@code node} into {@code dir}: loopback ports,
+     * the kit's PostgreSQL, {@code zkConnect}, default timings; {@code tweak} may change the YAML.
+     */
+    public static LocalSentinel configure(Path dir, String cluster, PgNode node, Path binDirectory, String zkConnect,
+                                          UnaryOperator<String> tweak) {
+        LocalSentinel s = new LocalSentinel(node.name(), node, dir.resolve(node.name() + ".yml"));
+        String yaml = """
+                cluster: %s
+                node:
+                  id: %s
+                  host: 127.0.0.1
+                postgres:
+                  port: %d
+                  dataDirectory: %s
+                  binDirectory: %s
+                  sslMode: disable
+                zookeeper:
+                  connect: %s
+                  root: /pg-sentinel
+                  sessionTimeout: 4s
+                failureDetection:
+                  checkInterval: 500ms
+                  checkTimeout: 1s
+                  downAfter: 3s
+                server:
+                  applicationConnectors:
+                    - type: http
+                      bindHost: 127.0.0.1
+                      port: %d
+                  adminConnectors:
+                    - type: http
+                      bindHost: 127.0.0.1
+                      port: %d
+                  requestLog:
+                    appenders: []
+                logging:
+                  level: INFO
+                  loggers:
+                    org.apache.zookeeper: WARN
+                    org.apache.curator: WARN
+                    org.eclipse.jetty: WARN
+                    org.glassfish: WARN
+                """.formatted(cluster, s.id, node.port(), node.dataDirectory(), binDirectory, zkConnect, s.apiPort,
+                s.adminPort);
+        s.write(tweak.apply(yaml));
+        return s;
+    }
+
+    private void write(String yaml) {
+        try {
+            Files.writeString(config, yaml, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Rewrites the configuration (it takes effect at the next start). */
+    public void rewriteConfig(UnaryOperator<String> change) {
+        try {
+            write(change.apply(Files.readString(config, StandardCharsets.UTF_8)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public PgNode node() {
+        return node;
+    }
+
+    public Path config() {
+        return config;
+    }
+
+    public String url(String path) {
+        return "http://127.0.0.1:" + apiPort + path;
+    }
+
+    public String adminUrl(String path) {
+        return "http://127.0.0.1:" + adminPort + path;
+    }
+
+    public ChildJvm process() {
+        return process;
+    }
+
+    /** Starts the sentinel as a child JVM: {@code server <config>}. */
+    public void start() {
+        process = ChildJvm.builder("sentinel-" + id, SentinelApplication.class.getName())
+                .args("server", config.toString()).start();
+    }
+
+    public boolean isUp() {
+        return process != null && process.isAlive() && Http.get(url("/health")).status() > 0;
+    }
+
+    /** Waits until its HTTP API answers; fails with the end of its log if it exited. */
+    public void awaitUp(Duration timeout) {
+        Await.until("sentinel " + id + " to serve HTTP", timeout, Duration.ofMillis(100), () -> {
+            if (!process.isAlive()) {
+                throw new AssertionError("sentinel " + id + " exited:\n" + tail(process.logText(), 40));
+            }
+            return Http.get(url("/health")).status() > 0;
+        });
+    }
+
+    public String log() {
+        return process == null ? "" : process.logText();
+    }
+
+    /** Stops the process (thawing it first if frozen). */
+    public void close() {
+        if (process != null) {
+            if (process.isFrozen()) {
+                process.thaw();
+            }
+            process.close();
+        }
+    }
+
+    static String tail(String text, int lines) {
+        List<String> all = text.lines().toList();
+        return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    }
+}
