@@ -1,0 +1,82 @@
+package io.pgsentinel.sentinel.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.pgsentinel.sentinel.SentinelApplication;
+import io.pgsentinel.shared.json.Fields;
+import io.pgsentinel.testkit.ChildJvm;
+import io.pgsentinel.testkit.KitRun;
+import io.pgsentinel.testkit.Ports;
+import io.pgsentinel.testkit.Processes;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** The operator's commands for real: status, history, and the demo, as separate processes. */
+class CliIT {
+
+    private static ChildJvm run(String... args) {
+        ChildJvm cli = ChildJvm.builder("cli", SentinelApplication.class.getName()).args(args).start();
+        cli.awaitExit(Duration.ofSeconds(120));
+        return cli;
+    }
+
+    @Test
+    void statusAndHistoryShowTheClusterWithExitCodesScriptsCanUse() throws Exception {
+        try (SentinelCluster cluster = SentinelCluster.start(2)) {
+            cluster.awaitTopology("healthy", t -> t.replicas().stream().allMatch(r -> r.state().json().equals("streaming")));
+            Path config = cluster.sentinel("node2").config();
+
+            ChildJvm status = run("status", config.toString());
+            assertThat(status.awaitExit(Duration.ofSeconds(1))).as(status.logText()).isEqualTo(0);
+            assertThat(status.logText()).contains("Cluster: " + cluster.paths().cluster() + " (epoch 1)")
+                    .containsPattern("\\| node1 \\*? *\\| 127\\.0\\.0\\.1:\\d+ +\\| primary \\| running")
+                    .containsPattern("\\| node2 \\*? *\\| 127\\.0\\.0\\.1:\\d+ +\\| replica \\| streaming")
+                    .contains("Decision (").contains("primary node1 is up");
+
+            ChildJvm json = run("status", config.toString(), "--json");
+            String text = json.logText();
+            JsonNode doc = Fields.mapper().readTree(text.substring(text.indexOf('{')));
+            assertThat(doc.get("members")).hasSize(3);
+            assertThat(doc.get("epoch").asLong()).isEqualTo(1);
+
+            ChildJvm history = run("history", config.toString());
+            assertThat(history.awaitExit(Duration.ofSeconds(1))).isEqualTo(0);
+            assertThat(history.logText()).contains("No failover or switchover yet.");
+
+            cluster.sentinel("node3").process().kill9();
+            io.pgsentinel.testkit.Await.until("node3's report to vanish", SentinelCluster.WAIT, () ->
+                    cluster.zkClient().checkExists().forPath(cluster.paths().member("node3")) == null);
+            ChildJvm degraded = run("status", config.toString());
+            assertThat(degraded.awaitExit(Duration.ofSeconds(1))).as(degraded.logText()).isEqualTo(3);
+            assertThat(degraded.logText()).containsPattern("\\| node3 +\\|.*\\| DOWN +\\|");
+
+            Path unreachable = KitRun.get().newDirectory("cli").resolve("unreachable.yml");
+            Files.writeString(unreachable, Files.readString(config)
+                    .replace(cluster.zk().connectString(), "127.0.0.1:" + Ports.free()));
+            ChildJvm noZk = run("status", unreachable.toString());
+            assertThat(noZk.awaitExit(Duration.ofSeconds(1))).isEqualTo(2);
+            assertThat(noZk.logText()).contains("error: cannot reach ZooKeeper at 127.0.0.1:");
+        }
+    }
+
+    @Test
+    void theDemoShowsAFailoverAndARejoinAndLeavesNothingBehind() {
+        ChildJvm demo = run("demo");
+        String out = demo.logText();
+        assertThat(demo.awaitExit(Duration.ofSeconds(1))).as(out).isEqualTo(0);
+        assertThat(out).contains("the leader published the topology:")
+                .contains("killing the primary's host")
+                .containsPattern("promote node[23]: primary node1 is down")
+                .contains("published epoch 2")
+                .containsPattern("failover node1 -> node[23]")
+                .contains("node1 streams from the new primary again")
+                .contains("== done");
+        // everything the demo started named its run directory, run-<its pid>-...: none is left, nor the directory
+        String runPrefix = "/run-" + demo.pid() + "-";
+        assertThat(Processes.withCommandLineContaining(runPrefix)).isEmpty();
+        assertThat(KitRun.root().toFile().list()).noneMatch(name -> name.startsWith("run-" + demo.pid() + "-"));
+    }
+}
