@@ -13,6 +13,7 @@ import io.pgsentinel.sentinel.config.SentinelConfiguration;
 import io.pgsentinel.sentinel.http.ClusterResource;
 import io.pgsentinel.sentinel.http.HealthResource;
 import io.pgsentinel.sentinel.http.HistoryResource;
+import io.pgsentinel.sentinel.http.PrometheusEndpoint;
 import io.pgsentinel.sentinel.http.SentinelView;
 import io.pgsentinel.sentinel.http.TopologyResource;
 import io.pgsentinel.sentinel.loop.Sentinel;
@@ -45,7 +46,8 @@ public final class SentinelApplication extends Application<SentinelConfiguration
         if (c.zookeeper.embedded) {
             env.lifecycle().manage(new EmbeddedZooKeeper(c.zookeeper.connect, c.zookeeper.embeddedDataDirectory));
         }
-        Sentinel sentinel = Sentinel.build(c, Secrets.read(c.postgres.passwordFile), Secrets.read(c.replication.passwordFile));
+        Sentinel sentinel = Sentinel.build(c, Secrets.read(c.postgres.passwordFile), Secrets.read(c.replication.passwordFile),
+                env.metrics());
         sentinel.managed().forEach(env.lifecycle()::manage);
 
         SentinelView view = sentinel.view();
@@ -76,5 +78,19 @@ public final class SentinelApplication extends Application<SentinelConfiguration
         env.metrics().register("pgsentinel.writes.votes", (Gauge<Long>) view.observer()::voteWrites);
         env.metrics().register("pgsentinel.writes.topology", (Gauge<Long>) view.leaderDuties()::publications);
         env.metrics().register("pgsentinel.failovers", (Gauge<Long>) view.leaderDuties()::failovers);
+        env.metrics().register("pgsentinel.zookeeper.session_timeout_ms",
+                (Gauge<Long>) view.session()::negotiatedSessionTimeoutMillis);
+        env.metrics().register("pgsentinel.replication.lag_bytes", (Gauge<Long>) () -> {
+            var r = view.local();
+            return r == null ? -1L : HealthResource.lagBytes(view, r) == null ? -1L : HealthResource.lagBytes(view, r);
+        });
+        env.metrics().register("pgsentinel.topology.epoch", (Gauge<Long>) () ->
+                view.cache().topology().map(t -> t.topology().epoch()).orElse(0L));
+        env.metrics().register("pgsentinel.topology.has_primary", (Gauge<Integer>) () ->
+                view.cache().members().values().stream().anyMatch(m -> m.running()
+                        && m.role() == io.pgsentinel.sentinel.model.Role.PRIMARY
+                        && view.cache().topology().map(t -> t.topology().primary().id().equals(m.id())).orElse(false))
+                        ? 1 : 0);
+        PrometheusEndpoint.register(env);
     }
 }

@@ -100,8 +100,12 @@ public final class HealthResource {
         return view.cache().topology().map(t -> t.topology().primary().id().equals(view.nodeId())).orElse(false);
     }
 
-    /** How far this replica's replay is behind the primary's last reported flush position. */
     private Long lagBytes(MemberReport r) {
+        return lagBytes(view, r);
+    }
+
+    /** How far this replica's replay is behind the primary's last reported flush position. */
+    public static Long lagBytes(SentinelView view, MemberReport r) {
         if (r == null || r.role() != Role.REPLICA || r.replayLsn() < 0) {
             return null;
         }

@@ -53,6 +53,7 @@ final class FailoverExecutor {
     private final String fenceCommand;
     private final Duration fenceCommandTimeout;
     private final Duration fenceConfirmTimeout;
+    private final SentinelMetrics metrics;
 
     private Plan plan;
 
@@ -83,7 +84,9 @@ final class FailoverExecutor {
     enum Outcome { IN_PROGRESS, DONE, ABORTED }
 
     FailoverExecutor(ZkSession session, ClusterCache cache, LeaderWrites writes, RemoteAdmin admin, MonotonicClock clock,
-                     Policy policy, String fenceCommand, Duration fenceCommandTimeout, Duration fenceConfirmTimeout) {
+                     Policy policy, String fenceCommand, Duration fenceCommandTimeout, Duration fenceConfirmTimeout,
+                     SentinelMetrics metrics) {
+        this.metrics = metrics;
         this.session = session;
         this.cache = cache;
         this.writes = writes;
@@ -222,6 +225,7 @@ final class FailoverExecutor {
         millis.put("fencedToPromoted", promotedAt - p.fencedAt);
         millis.put("promotedToPublished", publishedAt - promotedAt);
         millis.put("total", publishedAt - p.detectedAt);
+        millis.fields().forEachRemaining(e -> metrics.stage(e.getKey(), e.getValue().asLong()));
         return h;
     }
 

@@ -45,6 +45,7 @@ public final class LeaderDuties {
     private final MonotonicClock clock;
     private final Policy policy;
     private final FailoverExecutor failover;
+    private final SentinelMetrics metrics;
 
     private long term = -1;
     private long lastPublishedAtMillis;
@@ -59,7 +60,8 @@ public final class LeaderDuties {
     private volatile long failovers;
 
     LeaderDuties(String id, String cluster, ZkSession session, ClusterCache cache, LeaderWrites writes,
-                 MonotonicClock clock, Policy policy, FailoverExecutor failover) {
+                 MonotonicClock clock, Policy policy, FailoverExecutor failover, SentinelMetrics metrics) {
+        this.metrics = metrics;
         this.id = id;
         this.cluster = cluster;
         this.session = session;
@@ -279,6 +281,7 @@ public final class LeaderDuties {
     private void record(Leadership.Term current, Decision decision, long now) {
         LatestDecision d = LatestDecision.of(id, decision, clock.wallClock());
         latest = d;
+        metrics.decided(decision);
         if (!decision.sameAs(lastLogged)) {
             LOG.info("decision: {}: {}", decision.summary(), decision.reason());
             lastLogged = decision;

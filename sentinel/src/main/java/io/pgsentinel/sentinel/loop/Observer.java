@@ -50,6 +50,7 @@ public final class Observer {
         return t;
     });
     private final RegisteredNode self;
+    private final SentinelMetrics metrics;
 
     private volatile MemberReport latest;
     private MemberReport lastWritten;
@@ -64,7 +65,8 @@ public final class Observer {
 
     public Observer(RegisteredNode self, LocalProbe local, PeerProbe peers, Registry registry, ClusterCache cache,
                     ZkSession session, MonotonicClock clock, Duration checkTimeout, Duration reportInterval,
-                    Duration voteRefresh) {
+                    Duration voteRefresh, SentinelMetrics metrics) {
+        this.metrics = metrics;
         this.self = self;
         this.id = self.id();
         this.local = local;
@@ -94,7 +96,10 @@ public final class Observer {
 
     /** Probes and publishes; {@code sentinelState} says what the sentinel does with its server. */
     void cycle(String sentinelState) {
-        MemberReport report = local.probe(checkTimeout, sentinelState);
+        MemberReport report;
+        try (var timing = metrics.localProbe().time()) {
+            report = local.probe(checkTimeout, sentinelState);
+        }
         latest = report;
         long now = clock.nowMillis();
         probePeers(now);
@@ -136,8 +141,11 @@ public final class Observer {
         Map<String, CompletableFuture<Boolean>> results = new HashMap<>();
         for (RegisteredNode n : nodes.values()) {
             if (!n.id().equals(id)) {
-                results.put(n.id(), CompletableFuture.supplyAsync(() -> peers.reachable(n.host(), n.port(), checkTimeout),
-                        probes));
+                results.put(n.id(), CompletableFuture.supplyAsync(() -> {
+                    try (var timing = metrics.peerProbe().time()) {
+                        return peers.reachable(n.host(), n.port(), checkTimeout);
+                    }
+                }, probes));
             }
         }
         List<String> changed = new ArrayList<>();

@@ -47,6 +47,7 @@ public final class SelfFence implements Managed {
     private final MonotonicClock clock;
     private final boolean readOnlyMode;
     private final Duration budget;
+    private final SentinelMetrics metrics;
     private final AtomicBoolean zkLossFenced = new AtomicBoolean();
     private final AtomicBoolean readOnlyActive = new AtomicBoolean();
     private final AtomicBoolean heartbeatPending = new AtomicBoolean();
@@ -62,7 +63,8 @@ public final class SelfFence implements Managed {
     private volatile Role lastKnownRole = Role.UNKNOWN;
 
     public SelfFence(PgControl control, ZkSession session, Standing standing, Supplier<MemberReport> latestReport,
-                     MonotonicClock clock, boolean readOnlyMode, Duration budget) {
+                     MonotonicClock clock, boolean readOnlyMode, Duration budget, SentinelMetrics metrics) {
+        this.metrics = metrics;
         this.control = control;
         this.session = session;
         this.standing = standing;
@@ -107,6 +109,7 @@ public final class SelfFence implements Managed {
     }
 
     private void fence(String reason, boolean urgent) {
+        metrics.fenced(urgent);
         synchronized (control) {
             long start = clock.nowMillis();
             if (readOnlyMode) {

@@ -27,7 +27,9 @@ import java.util.Optional;
 /** The parts of one sentinel, built from its configuration, in the order they start. */
 public record Sentinel(List<Managed> managed, SentinelView view) {
 
-    public static Sentinel build(SentinelConfiguration c, Optional<String> password, Optional<String> replicationPassword) {
+    public static Sentinel build(SentinelConfiguration c, Optional<String> password, Optional<String> replicationPassword,
+                                 com.codahale.metrics.MetricRegistry registry) {
+        SentinelMetrics metrics = new SentinelMetrics(registry);
         MonotonicClock clock = MonotonicClock.SYSTEM;
         ClusterPaths paths = new ClusterPaths(c.zookeeper.root, c.cluster);
         Duration checkInterval = c.failureDetection.checkInterval.toJavaDuration();
@@ -48,18 +50,19 @@ public record Sentinel(List<Managed> managed, SentinelView view) {
                 c.node.tags.nofailover, c.apiUrl());
         Observer observer = new Observer(self, new LocalProbe(jdbc, c.node.id, c.node.host, c.postgres.port),
                 new PeerProbe(jdbc), new Registry(session, cache, c.node.id, zkTimeout), cache, session, clock,
-                checkTimeout, Duration.ofSeconds(1), checkInterval);
+                checkTimeout, Duration.ofSeconds(1), checkInterval, metrics);
         Standing standing = new Standing(session, c.node.id);
         SelfFence selfFence = new SelfFence(control, session, standing, observer::latest, clock,
-                c.fencing.selfFence.equals("readonly"), c.fencing.selfFenceTimeout.toJavaDuration());
+                c.fencing.selfFence.equals("readonly"), c.fencing.selfFenceTimeout.toJavaDuration(), metrics);
         Reconciler reconciler = new Reconciler(c.node.id, control, admin, cache, session, selfFence, clock,
                 c.rejoin.equals("manual"), observer::sees);
         Policy policy = new Policy(c.failureDetection.downAfter.toMilliseconds(), c.failureDetection.fixedQuorum(),
                 c.replication.maxLagOnFailover.toBytes(), 5000, c.failover.minInterval.toMilliseconds());
         LeaderWrites writes = new LeaderWrites(session, zkTimeout);
         FailoverExecutor failover = new FailoverExecutor(session, cache, writes, admin, clock, policy, c.fencing.command,
-                c.fencing.commandTimeout.toJavaDuration(), c.failover.fenceConfirmTimeout.toJavaDuration());
-        LeaderDuties leaderDuties = new LeaderDuties(c.node.id, c.cluster, session, cache, writes, clock, policy, failover);
+                c.fencing.commandTimeout.toJavaDuration(), c.failover.fenceConfirmTimeout.toJavaDuration(), metrics);
+        LeaderDuties leaderDuties = new LeaderDuties(c.node.id, c.cluster, session, cache, writes, clock, policy, failover,
+                metrics);
         SentinelLoop loop = new SentinelLoop(observer, reconciler, leaderDuties, leadership, cache, checkInterval);
 
         SentinelView view = new SentinelView(c.node.id, c.cluster, observer, cache, leadership, leaderDuties, session,

@@ -71,6 +71,9 @@ class SentinelCoreIT {
             assertThat(Http.get(s.url("/health")).status()).isEqualTo(200);
             assertThat(Http.get(s.adminUrl("/healthcheck")).status()).isEqualTo(200);
             assertThat(Http.get(s.adminUrl("/metrics")).body()).contains("pgsentinel.leader");
+            String prometheus = Http.get(s.adminUrl("/metrics/prometheus")).body();
+            assertThat(prometheus).contains("pgsentinel_topology_epoch 1.0").contains("pgsentinel_zookeeper_connected 1.0")
+                    .containsPattern("pgsentinel_probe_local_seconds\\{quantile=\"0.5\"\\}|pgsentinel_probe_local");
         }
 
         JsonNode c = cluster.cluster(cluster.sentinel("node3"));
