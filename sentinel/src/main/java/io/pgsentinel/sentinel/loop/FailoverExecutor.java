@@ -60,6 +60,7 @@ final class FailoverExecutor {
     /** One failover in progress. */
     private static final class Plan {
         final long term;
+        final long termStartedAt;
         final Decision decision;
         final Decision.FailoverPlan failover;
         final Snapshot snapshot;
@@ -70,8 +71,9 @@ final class FailoverExecutor {
         long fenceWrittenAt = -1;
         CompletableFuture<Integer> stonith;
 
-        Plan(long term, Decision decision, Snapshot snapshot, long now) {
-            this.term = term;
+        Plan(Leadership.Term term, Decision decision, Snapshot snapshot, long now) {
+            this.term = term.number();
+            this.termStartedAt = term.startedAtMillis();
             this.decision = decision;
             this.failover = decision.failover();
             this.snapshot = snapshot;
@@ -110,7 +112,7 @@ final class FailoverExecutor {
     }
 
     void begin(Leadership.Term term, Decision decision, Snapshot snapshot) {
-        plan = new Plan(term.number(), decision, snapshot, clock.nowMillis());
+        plan = new Plan(term, decision, snapshot, clock.nowMillis());
         lastAbort = "";
         LOG.info("failover: fencing {} before promoting {}", plan.failover.oldPrimary(), plan.failover.candidate());
     }
@@ -264,6 +266,18 @@ final class FailoverExecutor {
         }
         if (r != null && "fenced".equals(r.state())) {
             return "its sentinel reports it fenced (" + (r.running() ? "read-only" : "stopped") + ")";
+        }
+        // the sentinel of a primary writes a heartbeat twice a second; one silent for longer than
+        // its self-fence deadline lost ZooKeeper that long ago and has fenced its server
+        RegisteredNode n = cache.nodes().get(old);
+        long seen = cache.heartbeatSeenAt(old);
+        if (n != null && n.fencedAfterSilenceMillis() > 0 && seen >= 0) {
+            // a heartbeat seen before this term is counted from the term's start
+            long silent = clock.nowMillis() - Math.max(seen, p.termStartedAt);
+            if (silent >= n.fencedAfterSilenceMillis()) {
+                return "its sentinel has been silent for " + silent + " ms, beyond its self-fence deadline of "
+                        + n.fencedAfterSilenceMillis() + " ms";
+            }
         }
         if (p.stonith != null && p.stonith.isDone() && Integer.valueOf(0).equals(p.stonith.getNow(-1))) {
             return "the fencing command succeeded";

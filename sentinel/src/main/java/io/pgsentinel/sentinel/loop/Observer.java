@@ -51,6 +51,7 @@ public final class Observer {
     });
     private final RegisteredNode self;
     private final SentinelMetrics metrics;
+    private final long selfFenceMillis;
 
     private volatile MemberReport latest;
     private MemberReport lastWritten;
@@ -65,8 +66,9 @@ public final class Observer {
 
     public Observer(RegisteredNode self, LocalProbe local, PeerProbe peers, Registry registry, ClusterCache cache,
                     ZkSession session, MonotonicClock clock, Duration checkTimeout, Duration reportInterval,
-                    Duration voteRefresh, SentinelMetrics metrics) {
+                    Duration voteRefresh, SentinelMetrics metrics, Duration selfFence) {
         this.metrics = metrics;
+        this.selfFenceMillis = selfFence.toMillis();
         this.self = self;
         this.id = self.id();
         this.local = local;
@@ -78,6 +80,10 @@ public final class Observer {
         this.checkTimeout = checkTimeout;
         this.reportIntervalMillis = reportInterval.toMillis();
         this.voteRefreshMillis = voteRefresh.toMillis();
+    }
+
+    public String selfId() {
+        return id;
     }
 
     /** The latest probe of the local server (null before the first). */
@@ -108,7 +114,7 @@ public final class Observer {
         }
         long sessionId = session.sessionId();
         if (registeredSession != sessionId || !cache.nodes().containsKey(id)) {
-            if (registry.register(self)) {
+            if (registry.register(self.withFencing(session.negotiatedSessionTimeoutMillis(), selfFenceMillis))) {
                 registeredSession = sessionId;
             }
         }

@@ -48,6 +48,8 @@ public final class SelfFence implements Managed {
     private final boolean readOnlyMode;
     private final Duration budget;
     private final SentinelMetrics metrics;
+    private final String heartbeatPath;
+    private long heartbeats;
     private final AtomicBoolean zkLossFenced = new AtomicBoolean();
     private final AtomicBoolean readOnlyActive = new AtomicBoolean();
     private final AtomicBoolean heartbeatPending = new AtomicBoolean();
@@ -62,9 +64,10 @@ public final class SelfFence implements Managed {
     private boolean resumed;
     private volatile Role lastKnownRole = Role.UNKNOWN;
 
-    public SelfFence(PgControl control, ZkSession session, Standing standing, Supplier<MemberReport> latestReport,
+    public SelfFence(String id, PgControl control, ZkSession session, Standing standing, Supplier<MemberReport> latestReport,
                      MonotonicClock clock, boolean readOnlyMode, Duration budget, SentinelMetrics metrics) {
         this.metrics = metrics;
+        this.heartbeatPath = session.paths().heartbeat(id);
         this.control = control;
         this.session = session;
         this.standing = standing;
@@ -139,13 +142,13 @@ public final class SelfFence implements Managed {
                 LOG.warn("the sentinel did not run for {} ms (a pause or a freeze): confirming its standing with "
                         + "ZooKeeper before acting", gap);
             }
-            heartbeat(now);
             MemberReport r = latestReport.get();
             if (r != null && r.running()) {
                 lastKnownRole = r.role();
             }
             boolean primaryLike = (r != null && r.running() && r.role() == Role.PRIMARY)
                     || (lastKnownRole == Role.PRIMARY && control.isRunning());
+            heartbeat(now, primaryLike && !zkLossFenced.get() && !readOnlyActive.get());
             if (!primaryLike || zkLossFenced.get() || readOnlyActive.get()) {
                 resumed = false;
                 return;
@@ -182,21 +185,40 @@ public final class SelfFence implements Managed {
         fence(reason, true);
     }
 
-    /** One background read at a time; its answer moves lastContact. */
-    private void heartbeat(long now) {
+    /**
+     * One background operation at a time; its answer moves lastContact. The sentinel of a
+     * primary writes its heartbeat node every 500 ms (the leader reads its silence, see
+     * {@link io.pgsentinel.sentinel.model.RegisteredNode#fencedAfterSilenceMillis()}); the
+     * others only read. For a primary only a write counts as contact: the leader sees writes.
+     */
+    private void heartbeat(long now, boolean primary) {
         if (heartbeatPending.get() && now - heartbeatSentMillis < session.negotiatedSessionTimeoutMillis()) {
+            return;
+        }
+        if (primary && now - heartbeatSentMillis < 500) {
             return;
         }
         heartbeatPending.set(true);
         heartbeatSentMillis = now;
         try {
-            session.client().checkExists().inBackground((c, event) -> {
-                if (event.getResultCode() == KeeperException.Code.OK.intValue()
-                        || event.getResultCode() == KeeperException.Code.NONODE.intValue()) {
-                    lastContactMillis = clock.nowMillis();
-                }
-                heartbeatPending.set(false);
-            }).forPath(session.paths().base());
+            if (primary) {
+                byte[] beat = Long.toString(++heartbeats).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                session.client().create().orSetData().withMode(org.apache.zookeeper.CreateMode.EPHEMERAL)
+                        .inBackground((c, event) -> {
+                            if (event.getResultCode() == KeeperException.Code.OK.intValue()) {
+                                lastContactMillis = clock.nowMillis();
+                            }
+                            heartbeatPending.set(false);
+                        }).forPath(heartbeatPath, beat);
+            } else {
+                session.client().checkExists().inBackground((c, event) -> {
+                    if (event.getResultCode() == KeeperException.Code.OK.intValue()
+                            || event.getResultCode() == KeeperException.Code.NONODE.intValue()) {
+                        lastContactMillis = clock.nowMillis();
+                    }
+                    heartbeatPending.set(false);
+                }).forPath(session.paths().base());
+            }
         } catch (Exception e) {
             heartbeatPending.set(false);
         }

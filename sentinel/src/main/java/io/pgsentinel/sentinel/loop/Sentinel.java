@@ -50,9 +50,9 @@ public record Sentinel(List<Managed> managed, SentinelView view) {
                 c.node.tags.nofailover, c.apiUrl());
         Observer observer = new Observer(self, new LocalProbe(jdbc, c.node.id, c.node.host, c.postgres.port),
                 new PeerProbe(jdbc), new Registry(session, cache, c.node.id, zkTimeout), cache, session, clock,
-                checkTimeout, Duration.ofSeconds(1), checkInterval, metrics);
+                checkTimeout, Duration.ofSeconds(1), checkInterval, metrics, c.fencing.selfFenceTimeout.toJavaDuration());
         Standing standing = new Standing(session, c.node.id);
-        SelfFence selfFence = new SelfFence(control, session, standing, observer::latest, clock,
+        SelfFence selfFence = new SelfFence(c.node.id, control, session, standing, observer::latest, clock,
                 c.fencing.selfFence.equals("readonly"), c.fencing.selfFenceTimeout.toJavaDuration(), metrics);
         Reconciler reconciler = new Reconciler(c.node.id, control, admin, cache, session, selfFence, clock,
                 c.rejoin.equals("manual"), observer::sees);

@@ -68,6 +68,21 @@ public final class SentinelLoop implements Managed {
         }
     }
 
+    /**
+     * The leader should not be the sentinel of the primary: a host loss would take both, and the
+     * next leader could only be elected once the old one's session expired. So that sentinel
+     * hands leadership to another live sentinel, outside a failover.
+     */
+    private void yieldIfPrimary() {
+        String self = observer.selfId();
+        boolean primaryHere = cache.topology().map(t -> t.topology().primary().id().equals(self)).orElse(false);
+        boolean othersAlive = cache.members().keySet().stream().anyMatch(id -> !id.equals(self));
+        if (primaryHere && othersAlive && !leader.failoverInProgress()) {
+            leadership.yieldLeadership("this node's server is the primary; a replica's sentinel leads, so that losing "
+                    + "this host does not also lose the leader");
+        }
+    }
+
     public long cycles() {
         return cycles;
     }
@@ -82,6 +97,7 @@ public final class SentinelLoop implements Managed {
         Leadership.Term term = leadership.current();
         if (term != null && cache.isInitialized()) {
             leader.cycle(term);
+            yieldIfPrimary();
         } else {
             leader.leadershipLost();
         }

@@ -43,6 +43,11 @@ public final class ModelCodec {
         tags.put("priority", n.priority());
         tags.put("nofailover", n.noFailover());
         o.put("apiUrl", n.apiUrl());
+        if (n.sessionTimeoutMillis() > 0) {
+            ObjectNode fencing = o.putObject("fencing");
+            fencing.put("sessionTimeoutMs", n.sessionTimeoutMillis());
+            fencing.put("selfFenceMs", n.selfFenceMillis());
+        }
         return o;
     }
 
@@ -56,8 +61,11 @@ public final class ModelCodec {
                 .intValue();
         boolean noFailover = Fields.bool(tags, "nofailover", "tags", false);
         String apiUrl = Fields.optionalText(o, "apiUrl", "").orElse("");
+        JsonNode fencing = o.has("fencing") ? Fields.object(o, "fencing", "") : Fields.mapper().createObjectNode();
+        long session = Fields.optionalInteger(fencing, "sessionTimeoutMs", "fencing", 1, 3_600_000).orElse(-1L);
+        long selfFence = Fields.optionalInteger(fencing, "selfFenceMs", "fencing", 1, 3_600_000).orElse(-1L);
         try {
-            return new RegisteredNode(id, host, port, priority, noFailover, apiUrl);
+            return new RegisteredNode(id, host, port, priority, noFailover, apiUrl, session, selfFence);
         } catch (IllegalArgumentException e) {
             throw new DocumentException("", e.getMessage());
         }

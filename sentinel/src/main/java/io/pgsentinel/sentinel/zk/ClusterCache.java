@@ -43,6 +43,7 @@ public final class ClusterCache implements Managed {
     private final Map<String, MemberReport> members = new ConcurrentHashMap<>();
     private final Map<String, VoteSeen> votes = new ConcurrentHashMap<>();
     private final Map<String, byte[]> documents = new ConcurrentHashMap<>();
+    private final Map<String, Long> heartbeats = new ConcurrentHashMap<>();
     private final CountDownLatch initialized = new CountDownLatch(1);
     private volatile VersionedTopology topology;
     private volatile String topologyProblem = "";
@@ -103,6 +104,8 @@ public final class ClusterCache implements Managed {
                 Vote v = ModelCodec.vote(bytes);
                 requireNamedAfterPath(v.voter(), relative);
                 votes.put(v.voter(), new VoteSeen(v, clock.nowMillis()));
+            } else if (relative.startsWith("heartbeat/")) {
+                heartbeats.put(ClusterPaths.lastSegment(relative), clock.nowMillis());
             } else if (!relative.startsWith("leader/")) {
                 documents.put(relative, bytes);
             }
@@ -170,6 +173,11 @@ public final class ClusterCache implements Managed {
     /** The session that owns the ephemeral node at {@code path}, or 0 (absent or persistent). */
     public long ephemeralOwner(String path) {
         return stat(path).map(Stat::getEphemeralOwner).orElse(0L);
+    }
+
+    /** When this sentinel last saw {@code id}'s heartbeat change (monotonic), or -1. */
+    public long heartbeatSeenAt(String id) {
+        return heartbeats.getOrDefault(id, -1L);
     }
 
     public Map<String, VoteSeen> votes() {

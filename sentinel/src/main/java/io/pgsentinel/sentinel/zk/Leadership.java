@@ -22,17 +22,24 @@ public final class Leadership implements Managed {
     public record Term(long number, long startedAtMillis, String latchPath) {
     }
 
-    private final LeaderLatch latch;
+    private volatile LeaderLatch latch;
     private final ZkSession session;
     private final MonotonicClock clock;
     private final AtomicReference<Term> term = new AtomicReference<>();
+    private final String nodeId;
     private long terms;
 
     public Leadership(ZkSession session, String nodeId, MonotonicClock clock) {
         this.session = session;
         this.clock = clock;
-        this.latch = new LeaderLatch(session.client(), session.paths().leader(), nodeId);
-        latch.addListener(new LeaderLatchListener() {
+        this.nodeId = nodeId;
+        this.latch = newLatch();
+        session.addStateListener(state -> refresh());
+    }
+
+    private LeaderLatch newLatch() {
+        LeaderLatch l = new LeaderLatch(session.client(), session.paths().leader(), nodeId);
+        l.addListener(new LeaderLatchListener() {
             @Override
             public void isLeader() {
                 refresh();
@@ -43,12 +50,30 @@ public final class Leadership implements Managed {
                 refresh();
             }
         });
-        session.addStateListener(state -> refresh());
+        return l;
     }
 
     @Override
     public void start() throws Exception {
         latch.start();
+    }
+
+    /**
+     * Gives leadership away: leaves the election and enters it again at the back of the queue.
+     * The sentinel of the primary does so, so that losing the primary's host does not also lose
+     * the leader (a new leader would have to wait for the old one's session to expire).
+     */
+    public synchronized void yieldLeadership(String why) {
+        LeaderLatch old = latch;
+        LOG.info("yielding leadership: {}", why);
+        try {
+            latch = newLatch();
+            old.close(LeaderLatch.CloseMode.NOTIFY_LEADER);
+            latch.start();
+        } catch (Exception e) {
+            LOG.warn("could not re-enter the election: {}", e.toString());
+        }
+        refresh();
     }
 
     @Override

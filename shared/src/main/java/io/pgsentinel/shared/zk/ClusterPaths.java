@@ -15,6 +15,7 @@ package io.pgsentinel.shared.zk;
  *   maintenance     present while automatic failover is paused
  *   switchover      a pending planned switchover
  *   decision        the leader's latest decision and its reason (added to the layout)
+ *   heartbeat/id    ephemeral, rewritten every 500 ms by the sentinel of a primary (added)
  * </pre>
  */
 public record ClusterPaths(String root, String cluster) {
@@ -84,6 +85,18 @@ public record ClusterPaths(String root, String cluster) {
 
     public String switchover() {
         return base() + "/switchover";
+    }
+
+    public String heartbeats() {
+        return base() + "/heartbeat";
+    }
+
+    /**
+     * Rewritten twice a second by the sentinel whose server is a primary: the leader learns from
+     * its silence that the sentinel lost ZooKeeper long enough ago to have fenced its server.
+     */
+    public String heartbeat(String id) {
+        return heartbeats() + "/" + Names.requireValid("node id", id);
     }
 
     /** The leader's latest decision, for every sentinel's {@code GET /cluster}. */
