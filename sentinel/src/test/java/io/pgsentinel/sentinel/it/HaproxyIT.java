@@ -1,0 +1,120 @@
+package io.pgsentinel.sentinel.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pgsentinel.sentinel.demo.LocalSentinel;
+import io.pgsentinel.testkit.Await;
+import io.pgsentinel.testkit.KitRun;
+import io.pgsentinel.testkit.Ports;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A real HAProxy (Debian's package, installed by .ci/run) with the configuration of
+ * docs/haproxy.md in front of a test cluster: the write port follows the primary through a
+ * failover, the read port reaches replicas only.
+ */
+class HaproxyIT {
+
+    private record Landing(int port, boolean inRecovery) {
+    }
+
+    private static Landing through(int proxyPort) throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxyPort
+                + "/postgres?user=postgres&connectTimeout=2&socketTimeout=2");
+             Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT inet_server_port(), pg_is_in_recovery()")) {
+            rs.next();
+            return new Landing(rs.getInt(1), rs.getBoolean(2));
+        }
+    }
+
+    @Test
+    void theWritePortFollowsTheFailoverAndTheReadPortReachesReplicasOnly() throws Exception {
+        Path haproxy = Path.of("/usr/sbin/haproxy");
+        assertThat(Files.isExecutable(haproxy)).as("HAProxy is installed (.ci/run installs Debian's haproxy)").isTrue();
+        try (SentinelCluster cluster = SentinelCluster.start(2)) {
+            cluster.awaitTopology("healthy", t -> t.replicas().stream().allMatch(r -> r.state().json().equals("streaming")));
+            int write = Ports.free();
+            int read = Ports.free();
+            StringBuilder servers = new StringBuilder();
+            for (LocalSentinel s : cluster.sentinels()) {
+                int api = Integer.parseInt(s.url("").replaceAll(".*:", ""));
+                servers.append("    server ").append(s.id()).append(" 127.0.0.1:").append(s.node().port())
+                        .append(" check port ").append(api).append('\n');
+            }
+            String config = """
+                    global
+                        maxconn 200
+                    defaults
+                        mode tcp
+                        timeout connect 2s
+                        timeout client 30s
+                        timeout server 30s
+                        timeout check 1s
+                    listen postgres_write
+                        bind 127.0.0.1:%d
+                        option httpchk GET /primary
+                        http-check expect status 200
+                        default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions
+                    %s
+                    listen postgres_read
+                        bind 127.0.0.1:%d
+                        balance roundrobin
+                        option httpchk GET /replica?lag=16MB
+                        http-check expect status 200
+                        default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions
+                    %s
+                    """.formatted(write, servers, read, servers);
+            Path cfg = KitRun.get().newDirectory("haproxy").resolve("haproxy.cfg");
+            Files.writeString(cfg, config);
+            Process proxy = new ProcessBuilder(haproxy.toString(), "-f", cfg.toString(), "-db")
+                    .redirectErrorStream(true).redirectOutput(cfg.resolveSibling("haproxy.log").toFile()).start();
+            try {
+                int primaryPort = cluster.pg().primary().port();
+                Landing w = Await.value("the write port to reach the primary", SentinelCluster.WAIT, () -> through(write));
+                assertThat(w).isEqualTo(new Landing(primaryPort, false));
+                // HAProxy starts with every server up until its checks say otherwise: let them settle
+                Await.until("the read port to leave the primary out", SentinelCluster.WAIT, () -> {
+                    for (int i = 0; i < 6; i++) {
+                        if (!through(read).inRecovery()) {
+                            return false;
+                        }
+                    }
+                    return true;
+                });
+                Set<Integer> readPorts = new HashSet<>();
+                for (int i = 0; i < 20; i++) {
+                    Landing r = through(read);
+                    assertThat(r.inRecovery()).as("a read landed on a replica").isTrue();
+                    readPorts.add(r.port());
+                }
+                assertThat(readPorts).hasSize(2).doesNotContain(primaryPort);
+
+                cluster.sentinel("node1").process().kill9();
+                cluster.pg().primary().kill9();
+                Landing after = Await.value("the write port to reach the new primary", SentinelCluster.WAIT, () -> {
+                    Landing l = through(write);
+                    return !l.inRecovery() && l.port() != primaryPort ? l : null;
+                });
+                String newPrimary = cluster.topologyInZooKeeper().primary().id();
+                assertThat(after.port()).isEqualTo(cluster.pg().node(newPrimary).port());
+                Await.until("reads to reach the remaining replica only", SentinelCluster.WAIT, () -> {
+                    Landing r = through(read);
+                    return r.inRecovery() && r.port() != after.port();
+                });
+            } finally {
+                proxy.destroyForcibly();
+                proxy.waitFor();
+            }
+        }
+    }
+}
