@@ -5,12 +5,16 @@ import com.codahale.metrics.health.HealthCheck;
 import io.dropwizard.core.Application;
 import io.dropwizard.core.setup.Bootstrap;
 import io.dropwizard.core.setup.Environment;
+import io.pgsentinel.sentinel.cli.ControlCommands;
 import io.pgsentinel.sentinel.cli.DemoCommand;
 import io.pgsentinel.sentinel.cli.HistoryCommand;
 import io.pgsentinel.sentinel.cli.StatusCommand;
 import io.pgsentinel.sentinel.config.Secrets;
 import io.pgsentinel.sentinel.config.SentinelConfiguration;
+import io.pgsentinel.sentinel.http.ApiAuth;
+import io.pgsentinel.sentinel.http.AuthFilters;
 import io.pgsentinel.sentinel.http.ClusterResource;
+import io.pgsentinel.sentinel.http.ControlResource;
 import io.pgsentinel.sentinel.http.HealthResource;
 import io.pgsentinel.sentinel.http.HistoryResource;
 import io.pgsentinel.sentinel.http.PrometheusEndpoint;
@@ -18,6 +22,7 @@ import io.pgsentinel.sentinel.http.SentinelView;
 import io.pgsentinel.sentinel.http.TopologyResource;
 import io.pgsentinel.sentinel.loop.Sentinel;
 import io.pgsentinel.sentinel.zk.EmbeddedZooKeeper;
+import io.pgsentinel.sentinel.zk.OperatorRequests;
 
 /**
  * The sentinel daemon: {@code server config.yml} runs it, {@code check config.yml} validates the
@@ -39,6 +44,9 @@ public final class SentinelApplication extends Application<SentinelConfiguration
         bootstrap.addCommand(new StatusCommand());
         bootstrap.addCommand(new HistoryCommand());
         bootstrap.addCommand(new DemoCommand());
+        bootstrap.addCommand(new ControlCommands.Pause());
+        bootstrap.addCommand(new ControlCommands.Resume());
+        bootstrap.addCommand(new ControlCommands.Switchover());
     }
 
     @Override
@@ -55,6 +63,13 @@ public final class SentinelApplication extends Application<SentinelConfiguration
         env.jersey().register(new ClusterResource(view));
         env.jersey().register(new HealthResource(view));
         env.jersey().register(new HistoryResource(view));
+        ApiAuth auth = new ApiAuth(Secrets.read(c.api.tokenFile));
+        env.jersey().register(new ControlResource(view, new OperatorRequests(view.session(),
+                c.zookeeper.sessionTimeout.toJavaDuration()), c.api.maxBodyBytes));
+        env.jersey().register(new AuthFilters.MutatingFilter(auth));
+        if (c.api.readRequiresAuth) {
+            env.jersey().register(new AuthFilters.ReadFilter(auth));
+        }
 
         env.healthChecks().register("zookeeper", new HealthCheck() {
             @Override

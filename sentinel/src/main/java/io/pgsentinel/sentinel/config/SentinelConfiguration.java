@@ -60,6 +60,11 @@ public class SentinelConfiguration extends Configuration {
     @JsonProperty
     public FailoverConfig failover = new FailoverConfig();
 
+    @Valid
+    @NotNull
+    @JsonProperty
+    public ApiConfig api = new ApiConfig();
+
     /** {@code rewind} (pg_rewind, a fresh clone if that fails) or {@code manual}. */
     @NotEmpty
     @JsonProperty

@@ -33,7 +33,9 @@ public record Decision(Action action, String reason, Topology publish, FailoverP
          * The published primary is fenced and another server is already writable (a failover
          * interrupted after the promotion): publish that server as the primary.
          */
-        ADOPT;
+        ADOPT,
+        /** A planned switchover is running. */
+        SWITCHOVER;
 
         public String json() {
             return name().toLowerCase(Locale.ROOT).replace('_', '-');
@@ -77,6 +79,7 @@ public record Decision(Action action, String reason, Topology publish, FailoverP
             case FAILOVER -> "promote " + failover.candidate();
             case SPLIT_BRAIN -> "split-brain " + String.join(",", writable);
             case ADOPT -> "adopt " + publish.primary().id();
+            case SWITCHOVER -> "switchover to " + failover.candidate();
             default -> action.json();
         };
     }

@@ -43,6 +43,8 @@ import org.slf4j.LoggerFactory;
  */
 final class FailoverExecutor {
     private static final Logger LOG = LoggerFactory.getLogger(FailoverExecutor.class);
+    private static final Duration CATCH_UP_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration CLEAN_STOP_TIMEOUT = Duration.ofSeconds(30);
 
     private final ZkSession session;
     private final ClusterCache cache;
@@ -68,10 +70,14 @@ final class FailoverExecutor {
         final long detectedAt;
         long fencedAt = -1;
         String fencedHow = "";
+        /** A planned switchover: clean stop, wait for the candidate to catch up, roll back on failure. */
+        final String switchoverId;
+        long caughtUpAt = -1;
         long fenceWrittenAt = -1;
         CompletableFuture<Integer> stonith;
 
-        Plan(Leadership.Term term, Decision decision, Snapshot snapshot, long now) {
+        Plan(Leadership.Term term, Decision decision, Snapshot snapshot, long now, String switchoverId) {
+            this.switchoverId = switchoverId;
             this.term = term.number();
             this.termStartedAt = term.startedAtMillis();
             this.decision = decision;
@@ -112,12 +118,41 @@ final class FailoverExecutor {
     }
 
     void begin(Leadership.Term term, Decision decision, Snapshot snapshot) {
-        plan = new Plan(term, decision, snapshot, clock.nowMillis());
+        plan = new Plan(term, decision, snapshot, clock.nowMillis(), null);
         lastAbort = "";
         LOG.info("failover: fencing {} before promoting {}", plan.failover.oldPrimary(), plan.failover.candidate());
     }
 
+    /** Starts (or resumes, after a change of leader) the planned switchover {@code id}. */
+    void beginSwitchover(Leadership.Term term, Decision decision, Snapshot snapshot, String id) {
+        plan = new Plan(term, decision, snapshot, clock.nowMillis(), id);
+        lastAbort = "";
+        LOG.info("switchover {}: stopping {} cleanly before promoting {}", id, plan.failover.oldPrimary(),
+                plan.failover.candidate());
+    }
+
+    /** What the running takeover is doing, for the decision shown to operators; "" when none. */
+    String progress() {
+        Plan p = plan;
+        if (p == null) {
+            return "";
+        }
+        if (p.fencedAt < 0) {
+            return (p.switchoverId != null ? "stopping " + p.failover.oldPrimary() + " cleanly" : "fencing "
+                    + p.failover.oldPrimary()) + " before promoting " + p.failover.candidate();
+        }
+        return p.switchoverId != null && p.caughtUpAt < 0 ? "waiting for " + p.failover.candidate()
+                + " to receive the primary's last WAL" : "promoting " + p.failover.candidate();
+    }
+
+    boolean switchoverRunning() {
+        return plan != null && plan.switchoverId != null;
+    }
+
+    private Leadership.Term currentTerm;
+
     Outcome step(Leadership.Term term) {
+        currentTerm = term;
         Plan p = plan;
         if (p == null) {
             return Outcome.DONE;
@@ -137,7 +172,10 @@ final class FailoverExecutor {
             }
             String how = fenceConfirmation(p);
             if (how == null) {
-                if (now - p.fenceWrittenAt > fenceConfirmTimeout.toMillis()) {
+                if (p.switchoverId != null && now - p.fenceWrittenAt > CLEAN_STOP_TIMEOUT.toMillis()) {
+                    return abort(old + " was not stopped cleanly within " + CLEAN_STOP_TIMEOUT.toSeconds() + " s");
+                }
+                if (p.switchoverId == null && now - p.fenceWrittenAt > fenceConfirmTimeout.toMillis()) {
                     return abort("the fence of " + old + " was not confirmed within " + fenceConfirmTimeout.toMillis()
                             + " ms: its sentinel did not acknowledge, its session is still alive"
                             + (fenceCommand.isEmpty() ? ", and no fencing.command is configured" : ", and the fencing "
@@ -152,6 +190,29 @@ final class FailoverExecutor {
         RegisteredNode candidate = cache.nodes().get(p.failover.candidate());
         if (candidate == null) {
             return abort("the candidate " + p.failover.candidate() + " is no longer registered");
+        }
+        if (p.switchoverId != null && p.caughtUpAt < 0) {
+            MemberReport r = cache.members().get(old);
+            long end = r == null ? -1 : r.flushLsn();
+            try {
+                long received = admin.receivedLsn(candidate.host(), candidate.port(), Duration.ofSeconds(2));
+                // the shutdown checkpoint record starts at end: having received past it means having it all
+                if (received >= 0 && received <= end) {
+                    if (now - p.fencedAt > CATCH_UP_TIMEOUT.toMillis()) {
+                        return abort(candidate.id() + " did not receive the primary's last WAL (" + Lsn.format(end)
+                                + ") within " + CATCH_UP_TIMEOUT.toSeconds() + " s: it has " + Lsn.format(received));
+                    }
+                    return Outcome.IN_PROGRESS;
+                }
+            } catch (Exception e) {
+                if (now - p.fencedAt > CATCH_UP_TIMEOUT.toMillis()) {
+                    return abort(candidate.id() + " did not answer within " + CATCH_UP_TIMEOUT.toSeconds() + " s: "
+                            + e.getMessage());
+                }
+                return Outcome.IN_PROGRESS;
+            }
+            p.caughtUpAt = clock.nowMillis();
+            LOG.info("switchover: {} has received all of {}'s WAL", candidate.id(), old);
         }
         RemoteAdmin.Promoted promoted;
         try {
@@ -175,19 +236,24 @@ final class FailoverExecutor {
         byte[] history = ModelCodec.encode(history(p, next, promoted, promotedAt, publishedAt));
         var c = session.client();
         try {
-            LeaderWrites.Outcome outcome = writes.run(term, List.of(
+            List<org.apache.curator.framework.api.transaction.CuratorOp> ops = new java.util.ArrayList<>(List.of(
                     c.transactionOp().check().forPath(term.latchPath()),
                     c.transactionOp().setData().withVersion(read.version()).forPath(session.paths().topology(),
                             TopologyCodec.encode(next)),
                     c.transactionOp().create().withMode(CreateMode.PERSISTENT_SEQUENTIAL)
-                            .forPath(session.paths().historyEntryPrefix(), history)),
-                    "publish epoch " + next.epoch());
+                            .forPath(session.paths().historyEntryPrefix(), history)));
+            if (p.switchoverId != null) {
+                ops.add(c.transactionOp().delete().forPath(session.paths().switchover()));
+            }
+            LeaderWrites.Outcome outcome = writes.run(term, ops, "publish epoch " + next.epoch());
             if (outcome != LeaderWrites.Outcome.OK) {
                 return abort("publishing epoch " + next.epoch() + " failed: " + outcome);
             }
         } catch (Exception e) {
             return abort("publishing epoch " + next.epoch() + " failed: " + e.getMessage());
         }
+        lastDone = (p.switchoverId != null ? "switchover" : "failover") + " from " + p.failover.oldPrimary() + " to "
+                + p.failover.candidate() + " done (epoch " + next.epoch() + ")";
         LOG.info("failover done: {} -> {} (epoch {}), {} ms from detection, {} ms from the decision",
                 p.failover.oldPrimary(), p.failover.candidate(), next.epoch(), publishedAt - p.detectedAt,
                 publishedAt - p.decidedAt);
@@ -200,7 +266,7 @@ final class FailoverExecutor {
         long offset = clock.wallClock().toEpochMilli() - clock.nowMillis();
         ObjectNode h = Fields.mapper().createObjectNode();
         h.put("epoch", next.epoch());
-        h.put("kind", "failover");
+        h.put("kind", p.switchoverId != null ? "switchover" : "failover");
         h.put("from", p.failover.oldPrimary());
         h.put("to", p.failover.candidate());
         h.put("reason", p.decision.reason());
@@ -238,7 +304,10 @@ final class FailoverExecutor {
         fence.put("node", old);
         fence.put("epoch", p.snapshot.topology().epoch() + 1);
         fence.put("by", p.snapshot.leader());
-        fence.put("reason", "failover to " + p.failover.candidate());
+        fence.put("reason", (p.switchoverId != null ? "switchover to " : "failover to ") + p.failover.candidate());
+        // a switchover needs a clean stop whatever fencing.selfFence says: its shutdown
+        // checkpoint is where the candidate takes over, without a rewind
+        fence.put("mode", p.switchoverId != null ? "stop" : "any");
         fence.put("at", clock.wallClock().toString());
         boolean exists = cache.document("fence/" + old).isPresent();
         return writes.putDocument(term, path, ModelCodec.encode(fence), exists) == LeaderWrites.Outcome.OK;
@@ -261,6 +330,11 @@ final class FailoverExecutor {
     private String fenceConfirmation(Plan p) {
         String old = p.failover.oldPrimary();
         MemberReport r = cache.members().get(old);
+        if (p.switchoverId != null) {
+            // planned: only a clean stop will do, whose shutdown checkpoint marks the end of its WAL
+            return r != null && "fenced".equals(r.state()) && !r.running() && r.flushLsn() >= 0
+                    ? "its sentinel stopped it cleanly (shutdown checkpoint at " + Lsn.format(r.flushLsn()) + ")" : null;
+        }
         if (r == null && memberNodeGone(old)) {
             return "its sentinel's session is gone, so it fenced itself";
         }
@@ -297,10 +371,49 @@ final class FailoverExecutor {
         }
     }
 
+    private String lastDone = "";
+
+    /** The last takeover's outcome ("switchover from node1 to node2 done (epoch 3)"), or "". */
+    String lastOutcome() {
+        return lastAbort.isEmpty() ? lastDone : "aborted: " + lastAbort;
+    }
+
     private Outcome abort(String why) {
-        LOG.warn("failover aborted: {}", why);
+        Plan p = plan;
         lastAbort = why;
         plan = null;
+        if (p != null && p.switchoverId != null) {
+            LOG.warn("switchover aborted, rolling back to {}: {}", p.failover.oldPrimary(), why);
+            rollBack(p, why);
+        } else {
+            LOG.warn("failover aborted: {}", why);
+        }
         return Outcome.ABORTED;
+    }
+
+    /**
+     * A switchover that cannot finish gives the primary back: its fence is lifted (its sentinel
+     * restarts it once ZooKeeper confirms it is still the published primary) and the request
+     * is removed. The candidate was not promoted (promotion is the last step before publishing).
+     */
+    private void rollBack(Plan p, String why) {
+        Leadership.Term term = currentTerm;
+        if (term == null) {
+            return;
+        }
+        var c = session.client();
+        try {
+            List<org.apache.curator.framework.api.transaction.CuratorOp> ops = new java.util.ArrayList<>();
+            ops.add(c.transactionOp().check().forPath(term.latchPath()));
+            if (cache.document("fence/" + p.failover.oldPrimary()).isPresent()) {
+                ops.add(c.transactionOp().delete().forPath(session.paths().fence(p.failover.oldPrimary())));
+            }
+            if (cache.document("switchover").isPresent()) {
+                ops.add(c.transactionOp().delete().forPath(session.paths().switchover()));
+            }
+            writes.run(term, ops, "roll back the switchover");
+        } catch (Exception e) {
+            LOG.warn("could not roll back the switchover: {}", e.toString());
+        }
     }
 }

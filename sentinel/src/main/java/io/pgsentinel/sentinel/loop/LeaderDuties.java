@@ -96,11 +96,18 @@ public final class LeaderDuties {
         }
         if (failover.inProgress()) {
             stepFailover(current);
+            if (failover.inProgress()) {
+                recordTakeover(current, now);
+            }
+            return;
+        }
+        Snapshot snapshot = snapshot(current, now);
+        if (cache.document("switchover").isPresent() && cache.topologyProblem().isEmpty()) {
+            startSwitchover(current, snapshot, now);
             return;
         }
         Decision decision;
         String problem = cache.topologyProblem();
-        Snapshot snapshot = snapshot(current, now);
         if (!problem.isEmpty()) {
             decision = Decision.waiting(problem + "; not acting until it is repaired", null);
         } else {
@@ -117,8 +124,101 @@ public final class LeaderDuties {
         }
     }
 
+    /**
+     * A switchover request: checked again (the cluster may have changed since it was accepted),
+     * then carried out by the failover executor with a clean stop and a catch-up wait. A request
+     * already running under a previous leader is resumed.
+     */
+    private void startSwitchover(Leadership.Term current, Snapshot snapshot, long now) {
+        byte[] raw = cache.document("switchover").orElseThrow();
+        String id;
+        String requested;
+        String state;
+        String from;
+        try {
+            var doc = Fields.parseObject(raw);
+            id = Fields.text(doc, "id", "");
+            requested = Fields.optionalText(doc, "candidate", "").orElse(null);
+            state = Fields.text(doc, "state", "");
+            from = Fields.optionalText(doc, "from", "").orElse(null);
+        } catch (Exception e) {
+            LOG.warn("removing a malformed switchover request: {}", e.getMessage());
+            deleteSwitchover(current, "malformed request: " + e.getMessage());
+            return;
+        }
+        String candidate;
+        if (state.equals("running") && requested != null && from != null && snapshot.topology() != null
+                && snapshot.topology().primary().id().equals(from)) {
+            candidate = requested; // resumed after a change of leader
+        } else {
+            var verdict = io.pgsentinel.sentinel.decision.SwitchoverCheck.check(snapshot.topology(), snapshot.nodes(),
+                    snapshot.reports(), requested, false, false);
+            if (!verdict.accepted()) {
+                LOG.warn("switchover {} refused: {}", id, verdict.refusal());
+                deleteSwitchover(current, "switchover refused: " + verdict.refusal());
+                return;
+            }
+            candidate = verdict.candidate();
+            ObjectNode running = Fields.mapper().createObjectNode();
+            running.put("id", id);
+            running.put("candidate", candidate);
+            running.put("from", snapshot.topology().primary().id());
+            running.put("state", "running");
+            running.put("startedAt", clock.wallClock().toString());
+            var c = session.client();
+            try {
+                int version = cache.stat(session.paths().switchover()).map(st -> st.getVersion()).orElse(-1);
+                if (writes.run(current, List.of(c.transactionOp().check().forPath(current.latchPath()),
+                        c.transactionOp().setData().withVersion(version).forPath(session.paths().switchover(),
+                                ModelCodec.encode(running))), "start switchover " + id) != LeaderWrites.Outcome.OK) {
+                    return;
+                }
+            } catch (Exception e) {
+                LOG.warn("could not start switchover {}: {}", id, e.toString());
+                return;
+            }
+        }
+        MemberReport cr = snapshot.reports().get(candidate);
+        String primary = snapshot.topology().primary().id();
+        Decision d = new Decision(Decision.Action.SWITCHOVER, "planned switchover from " + primary + " to " + candidate,
+                null, new Decision.FailoverPlan(primary, candidate, cr == null ? -1 : cr.position(),
+                cr == null ? 0 : cr.timeline(), lastKnownPrimaryLsn, 0), List.of(), List.of(primary), List.of());
+        failover.beginSwitchover(current, d, snapshot, id);
+        stepFailover(current);
+        recordTakeover(current, now);
+    }
+
+    private void deleteSwitchover(Leadership.Term current, String outcome) {
+        var c = session.client();
+        try {
+            writes.run(current, List.of(c.transactionOp().check().forPath(current.latchPath()),
+                    c.transactionOp().delete().forPath(session.paths().switchover())), "remove the switchover request");
+        } catch (Exception e) {
+            LOG.warn("could not remove the switchover request: {}", e.toString());
+        }
+        lastOutcome = outcome;
+    }
+
+    private String lastOutcome = "";
+
+    /** The decision shown while a failover or switchover runs. */
+    private void recordTakeover(Leadership.Term current, long now) {
+        String progress = failover.progress();
+        if (progress.isEmpty()) {
+            return;
+        }
+        Decision d = new Decision(failover.switchoverRunning() ? Decision.Action.SWITCHOVER : Decision.Action.FAILOVER,
+                progress, null, null, List.of(), List.of(), List.of());
+        LatestDecision shown = new LatestDecision(id, d.action().json(), failover.switchoverRunning() ? "switchover"
+                : "failover", progress, clock.wallClock());
+        latest = shown;
+    }
+
     private void stepFailover(Leadership.Term current) {
         FailoverExecutor.Outcome outcome = failover.step(current);
+        if (outcome != FailoverExecutor.Outcome.IN_PROGRESS) {
+            lastOutcome = failover.lastOutcome();
+        }
         if (outcome == FailoverExecutor.Outcome.DONE) {
             lastFailoverAtMillis = clock.nowMillis();
             lastPublishedAtMillis = lastFailoverAtMillis;
@@ -280,6 +380,10 @@ public final class LeaderDuties {
 
     private void record(Leadership.Term current, Decision decision, long now) {
         LatestDecision d = LatestDecision.of(id, decision, clock.wallClock());
+        if (!lastOutcome.isEmpty()) {
+            d = new LatestDecision(d.leader(), d.action(), d.summary(), d.reason() + "; last takeover: " + lastOutcome,
+                    d.at());
+        }
         latest = d;
         metrics.decided(decision);
         if (!decision.sameAs(lastLogged)) {

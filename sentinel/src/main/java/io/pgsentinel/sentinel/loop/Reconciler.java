@@ -129,7 +129,13 @@ public final class Reconciler {
     private boolean act(LocalAction action, Topology topology) throws Exception {
         switch (action.kind()) {
             case FENCE -> {
-                selfFence.fenceNow("told to: " + action.reason());
+                boolean stop = cache.document("fence/" + id).map(d -> new String(d, java.nio.charset.StandardCharsets.UTF_8)
+                        .contains("\"mode\":\"stop\"")).orElse(false);
+                if (stop) {
+                    selfFence.stopNow("told to: " + action.reason());
+                } else {
+                    selfFence.fenceNow("told to: " + action.reason());
+                }
                 return true;
             }
             case CLEAR_READ_ONLY -> {

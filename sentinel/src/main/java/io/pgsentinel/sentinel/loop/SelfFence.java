@@ -108,14 +108,23 @@ public final class SelfFence implements Managed {
 
     /** Fences the server now: stop with escalation, or read-only, as configured. */
     void fenceNow(String reason) {
-        fence(reason, false);
+        fence(reason, false, false);
+    }
+
+    /** Fences by a stop (fast first, so that replicas receive every WAL record), whatever the mode. */
+    void stopNow(String reason) {
+        fence(reason, false, true);
     }
 
     private void fence(String reason, boolean urgent) {
+        fence(reason, urgent, false);
+    }
+
+    private void fence(String reason, boolean urgent, boolean stopOnly) {
         metrics.fenced(urgent);
         synchronized (control) {
             long start = clock.nowMillis();
-            if (readOnlyMode) {
+            if (readOnlyMode && !stopOnly) {
                 try {
                     control.fenceReadOnly(budget);
                     readOnlyActive.set(true);

@@ -48,7 +48,9 @@ public record Sentinel(List<Managed> managed, SentinelView view) {
         RemoteAdmin admin = new RemoteAdmin(jdbc);
         RegisteredNode self = new RegisteredNode(c.node.id, c.node.host, c.postgres.port, c.node.tags.priority,
                 c.node.tags.nofailover, c.apiUrl());
-        Observer observer = new Observer(self, new LocalProbe(jdbc, c.node.id, c.node.host, c.postgres.port),
+        LocalProbe probe = new LocalProbe(jdbc, c.node.id, c.node.host, c.postgres.port,
+                () -> control.isRunning() ? Optional.empty() : control.controlData());
+        Observer observer = new Observer(self, probe,
                 new PeerProbe(jdbc), new Registry(session, cache, c.node.id, zkTimeout), cache, session, clock,
                 checkTimeout, Duration.ofSeconds(1), checkInterval, metrics, c.fencing.selfFenceTimeout.toJavaDuration());
         Standing standing = new Standing(session, c.node.id);

@@ -38,8 +38,15 @@ public final class LocalProbe {
     private final String host;
     private final int port;
 
-    /** @param host where the server is reached: node.host, the address peers use too */
-    public LocalProbe(Jdbc jdbc, String id, String host, int port) {
+    private final java.util.function.Supplier<java.util.Optional<PgControl.ControlData>> stoppedState;
+
+    /**
+     * @param host         where the server is reached: node.host, the address peers use too
+     * @param stoppedState what pg_controldata says, asked only when the server does not answer
+     */
+    public LocalProbe(Jdbc jdbc, String id, String host, int port,
+                      java.util.function.Supplier<java.util.Optional<PgControl.ControlData>> stoppedState) {
+        this.stoppedState = stoppedState;
         this.jdbc = jdbc;
         this.id = id;
         this.host = host;
@@ -96,6 +103,14 @@ public final class LocalProbe {
     }
 
     private MemberReport down(String sentinelState, SQLException e) {
+        // a cleanly stopped primary tells where its WAL ends: its shutdown checkpoint
+        // (a planned switchover waits until the candidate received it)
+        var control = stoppedState.get();
+        if (control.isPresent() && control.get().cleanlyShutDown()) {
+            return new MemberReport(id, Instant.now(), false, Role.UNKNOWN, control.get().timeline(),
+                    control.get().checkpointLsn(), -1, -1, "", "", 0, List.of(), sentinelState,
+                    "stopped cleanly (shutdown checkpoint at " + Lsn.format(control.get().checkpointLsn()) + ")");
+        }
         return new MemberReport(id, Instant.now(), false, Role.UNKNOWN, 0, -1, -1, -1, "", "", 0, List.of(),
                 sentinelState, describe(e));
     }

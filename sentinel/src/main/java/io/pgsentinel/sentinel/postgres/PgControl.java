@@ -102,6 +102,44 @@ public final class PgControl {
         return Files.exists(dataDirectory.resolve("standby.signal"));
     }
 
+    /** What pg_controldata says of a stopped server: its state and its last checkpoint. */
+    public record ControlData(String state, long checkpointLsn, long timeline) {
+        /** Shut down cleanly as a primary: its last checkpoint is the end of its WAL. */
+        public boolean cleanlyShutDown() {
+            return state.equals("shut down");
+        }
+    }
+
+    /** Reads pg_controldata (a few milliseconds); empty when it cannot. */
+    public java.util.Optional<ControlData> controlData() {
+        Command.Result r = run(List.of(bin("pg_controldata"), "-D", dataDirectory.toString()), Duration.ofSeconds(10));
+        if (r.exitCode() != 0) {
+            return java.util.Optional.empty();
+        }
+        String state = "";
+        long checkpoint = -1;
+        long timeline = 0;
+        for (String line : r.output().lines().toList()) {
+            int colon = line.indexOf(':');
+            if (colon < 0) {
+                continue;
+            }
+            String key = line.substring(0, colon).strip();
+            String value = line.substring(colon + 1).strip();
+            try {
+                switch (key) {
+                    case "Database cluster state" -> state = value;
+                    case "Latest checkpoint location" -> checkpoint = io.pgsentinel.sentinel.model.Lsn.parse(value);
+                    case "Latest checkpoint's TimeLineID" -> timeline = Long.parseLong(value);
+                    default -> { }
+                }
+            } catch (IllegalArgumentException e) {
+                return java.util.Optional.empty();
+            }
+        }
+        return java.util.Optional.of(new ControlData(state, checkpoint, timeline));
+    }
+
     /** Starts the server and waits until it accepts connections (or {@code timeout}). */
     public void start(Duration timeout) {
         Command.Result r;

@@ -88,6 +88,18 @@ public final class RemoteAdmin {
         return fork;
     }
 
+    /** The WAL position a replica has received (and flushed), or -1 once it is out of recovery. */
+    public long receivedLsn(String host, int port, Duration timeout) throws SQLException {
+        return jdbc.call(host, port, timeout, c -> {
+            try (Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT pg_last_wal_receive_lsn()::text")) {
+                rs.next();
+                String v = rs.getString(1);
+                return v == null ? -1L : Lsn.parse(v);
+            }
+        });
+    }
+
     public void checkpoint(String host, int port, Duration timeout) throws SQLException {
         jdbc.call(host, port, timeout, c -> {
             try (Statement s = c.createStatement()) {

@@ -1,0 +1,114 @@
+package io.pgsentinel.sentinel.cli;
+
+import io.dropwizard.core.cli.ConfiguredCommand;
+import io.dropwizard.core.setup.Bootstrap;
+import io.pgsentinel.sentinel.config.SentinelConfiguration;
+import io.pgsentinel.sentinel.decision.SwitchoverCheck;
+import io.pgsentinel.sentinel.zk.OperatorRequests;
+import io.pgsentinel.shared.topology.Topology;
+import java.time.Duration;
+import net.sourceforge.argparse4j.inf.Namespace;
+import net.sourceforge.argparse4j.inf.Subparser;
+
+/** {@code pause}, {@code resume} and {@code switchover}: operator requests written to ZooKeeper. */
+public final class ControlCommands {
+    /** Exit code of a refused request (unknown candidate, not streaming, already running...). */
+    static final int EXIT_REFUSED = 4;
+    /** Exit code of a switchover that was rolled back or did not finish in time. */
+    static final int EXIT_FAILED = 5;
+
+    private ControlCommands() {
+    }
+
+    /** {@code pause config.yml}: no automatic failover until resumed. */
+    public static final class Pause extends ConfiguredCommand<SentinelConfiguration> {
+        public Pause() {
+            super("pause", "Pause automatic failover (maintenance); planned switchovers stay possible");
+        }
+
+        @Override
+        protected void run(Bootstrap<SentinelConfiguration> b, Namespace n, SentinelConfiguration c) {
+            setPaused(c, true);
+        }
+    }
+
+    /** {@code resume config.yml}. */
+    public static final class Resume extends ConfiguredCommand<SentinelConfiguration> {
+        public Resume() {
+            super("resume", "Resume automatic failover");
+        }
+
+        @Override
+        protected void run(Bootstrap<SentinelConfiguration> b, Namespace n, SentinelConfiguration c) {
+            setPaused(c, false);
+        }
+    }
+
+    private static void setPaused(SentinelConfiguration c, boolean paused) {
+        CliMain.exit(() -> {
+            try (ClusterReader reader = ClusterReader.open(c, Duration.ofSeconds(5))) {
+                new OperatorRequests(reader.session, Duration.ofSeconds(5)).setPaused(paused, "cli");
+                System.out.println(paused ? "Automatic failover is paused for cluster " + c.cluster + "."
+                        : "Automatic failover is resumed for cluster " + c.cluster + ".");
+                return 0;
+            }
+        });
+    }
+
+    /** {@code switchover config.yml [--to node3] [--wait 60s]}: asks for a planned switchover and follows it. */
+    public static final class Switchover extends ConfiguredCommand<SentinelConfiguration> {
+        public Switchover() {
+            super("switchover", "Planned, zero-loss switchover to a replica (the best one unless --to names it)");
+        }
+
+        @Override
+        public void configure(Subparser subparser) {
+            super.configure(subparser);
+            subparser.addArgument("--to").dest("to").help("the node to promote (default: the best candidate)");
+            subparser.addArgument("--wait").dest("wait").setDefault("60").help("seconds to wait for the outcome");
+        }
+
+        @Override
+        protected void run(Bootstrap<SentinelConfiguration> b, Namespace n, SentinelConfiguration c) {
+            CliMain.exit(() -> {
+                String to = n.getString("to");
+                long waitSeconds;
+                try {
+                    waitSeconds = Long.parseLong(n.getString("wait"));
+                } catch (NumberFormatException e) {
+                    throw new CliFailure(1, "--wait must be a number of seconds");
+                }
+                try (ClusterReader reader = ClusterReader.open(c, Duration.ofSeconds(5))) {
+                    Topology t = reader.cache.topology().map(v -> v.topology()).orElse(null);
+                    SwitchoverCheck.Verdict v = SwitchoverCheck.check(t, reader.cache.nodes(), reader.cache.members(), to,
+                            reader.cache.document("switchover").isPresent(), false);
+                    if (!v.accepted()) {
+                        throw new CliFailure(EXIT_REFUSED, "switchover refused: " + v.refusal());
+                    }
+                    var r = new OperatorRequests(reader.session, Duration.ofSeconds(5)).requestSwitchover(v.candidate(), "cli");
+                    if (!r.created()) {
+                        throw new CliFailure(EXIT_REFUSED, "switchover refused: one is already requested or running");
+                    }
+                    System.out.println("Switchover from " + t.primary().id() + " to " + v.candidate() + " requested ("
+                            + r.id() + "); waiting for it...");
+                    long deadline = System.nanoTime() + Duration.ofSeconds(waitSeconds).toNanos();
+                    while (System.nanoTime() < deadline) {
+                        Topology now = reader.cache.topology().map(x -> x.topology()).orElse(null);
+                        boolean pending = reader.cache.document("switchover").isPresent();
+                        if (now != null && now.epoch() > t.epoch() && now.primary().id().equals(v.candidate())) {
+                            System.out.println("Done: " + v.candidate() + " is the primary (epoch " + now.epoch() + ").");
+                            return 0;
+                        }
+                        if (!pending) {
+                            var d = reader.decision();
+                            throw new CliFailure(EXIT_FAILED, "the switchover did not happen"
+                                    + (d == null ? "" : ": " + d.reason()));
+                        }
+                        Thread.sleep(200);
+                    }
+                    throw new CliFailure(EXIT_FAILED, "no outcome within " + waitSeconds + " s: see `status`");
+                }
+            });
+        }
+    }
+}
