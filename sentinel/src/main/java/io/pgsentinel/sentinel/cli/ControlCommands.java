@@ -92,6 +92,12 @@ public final class ControlCommands {
                     System.out.println("Switchover from " + t.primary().id() + " to " + v.candidate() + " requested ("
                             + r.id() + "); waiting for it...");
                     long deadline = System.nanoTime() + Duration.ofSeconds(waitSeconds).toNanos();
+                    // our own copy of ZooKeeper must first see the request we just wrote
+                    while (!reader.cache.document("switchover").isPresent()
+                            && reader.cache.topology().map(x -> x.topology().epoch()).orElse(0L) == t.epoch()
+                            && System.nanoTime() < deadline) {
+                        Thread.sleep(50);
+                    }
                     while (System.nanoTime() < deadline) {
                         Topology now = reader.cache.topology().map(x -> x.topology()).orElse(null);
                         boolean pending = reader.cache.document("switchover").isPresent();

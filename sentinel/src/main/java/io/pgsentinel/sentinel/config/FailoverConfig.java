@@ -25,4 +25,13 @@ public class FailoverConfig {
     @MinDuration(value = 1, unit = TimeUnit.SECONDS)
     @JsonProperty
     public Duration fenceConfirmTimeout = Duration.seconds(15);
+
+    /**
+     * A planned switchover gives the primary back (rollback) when the old primary is not stopped
+     * cleanly, or the candidate has not received its last WAL, within this time.
+     */
+    @NotNull
+    @MinDuration(value = 1, unit = TimeUnit.SECONDS)
+    @JsonProperty
+    public Duration switchoverTimeout = Duration.seconds(30);
 }

@@ -43,8 +43,7 @@ import org.slf4j.LoggerFactory;
  */
 final class FailoverExecutor {
     private static final Logger LOG = LoggerFactory.getLogger(FailoverExecutor.class);
-    private static final Duration CATCH_UP_TIMEOUT = Duration.ofSeconds(30);
-    private static final Duration CLEAN_STOP_TIMEOUT = Duration.ofSeconds(30);
+
 
     private final ZkSession session;
     private final ClusterCache cache;
@@ -56,6 +55,7 @@ final class FailoverExecutor {
     private final Duration fenceCommandTimeout;
     private final Duration fenceConfirmTimeout;
     private final SentinelMetrics metrics;
+    private final Duration switchoverTimeout;
 
     private Plan plan;
 
@@ -93,8 +93,9 @@ final class FailoverExecutor {
 
     FailoverExecutor(ZkSession session, ClusterCache cache, LeaderWrites writes, RemoteAdmin admin, MonotonicClock clock,
                      Policy policy, String fenceCommand, Duration fenceCommandTimeout, Duration fenceConfirmTimeout,
-                     SentinelMetrics metrics) {
+                     SentinelMetrics metrics, Duration switchoverTimeout) {
         this.metrics = metrics;
+        this.switchoverTimeout = switchoverTimeout;
         this.session = session;
         this.cache = cache;
         this.writes = writes;
@@ -172,8 +173,8 @@ final class FailoverExecutor {
             }
             String how = fenceConfirmation(p);
             if (how == null) {
-                if (p.switchoverId != null && now - p.fenceWrittenAt > CLEAN_STOP_TIMEOUT.toMillis()) {
-                    return abort(old + " was not stopped cleanly within " + CLEAN_STOP_TIMEOUT.toSeconds() + " s");
+                if (p.switchoverId != null && now - p.fenceWrittenAt > switchoverTimeout.toMillis()) {
+                    return abort(old + " was not stopped cleanly within " + switchoverTimeout.toSeconds() + " s");
                 }
                 if (p.switchoverId == null && now - p.fenceWrittenAt > fenceConfirmTimeout.toMillis()) {
                     return abort("the fence of " + old + " was not confirmed within " + fenceConfirmTimeout.toMillis()
@@ -198,15 +199,15 @@ final class FailoverExecutor {
                 long received = admin.receivedLsn(candidate.host(), candidate.port(), Duration.ofSeconds(2));
                 // the shutdown checkpoint record starts at end: having received past it means having it all
                 if (received >= 0 && received <= end) {
-                    if (now - p.fencedAt > CATCH_UP_TIMEOUT.toMillis()) {
+                    if (now - p.fencedAt > switchoverTimeout.toMillis()) {
                         return abort(candidate.id() + " did not receive the primary's last WAL (" + Lsn.format(end)
-                                + ") within " + CATCH_UP_TIMEOUT.toSeconds() + " s: it has " + Lsn.format(received));
+                                + ") within " + switchoverTimeout.toSeconds() + " s: it has " + Lsn.format(received));
                     }
                     return Outcome.IN_PROGRESS;
                 }
             } catch (Exception e) {
-                if (now - p.fencedAt > CATCH_UP_TIMEOUT.toMillis()) {
-                    return abort(candidate.id() + " did not answer within " + CATCH_UP_TIMEOUT.toSeconds() + " s: "
+                if (now - p.fencedAt > switchoverTimeout.toMillis()) {
+                    return abort(candidate.id() + " did not answer within " + switchoverTimeout.toSeconds() + " s: "
                             + e.getMessage());
                 }
                 return Outcome.IN_PROGRESS;

@@ -129,8 +129,7 @@ public final class Reconciler {
     private boolean act(LocalAction action, Topology topology) throws Exception {
         switch (action.kind()) {
             case FENCE -> {
-                boolean stop = cache.document("fence/" + id).map(d -> new String(d, java.nio.charset.StandardCharsets.UTF_8)
-                        .contains("\"mode\":\"stop\"")).orElse(false);
+                boolean stop = cache.document("fence/" + id).map(Reconciler::demandsStop).orElse(false);
                 if (stop) {
                     selfFence.stopNow("told to: " + action.reason());
                 } else {
@@ -224,6 +223,15 @@ public final class Reconciler {
 
     private boolean primaryReachable(Topology topology) {
         return topology != null && peersUp.test(topology.primary().id());
+    }
+
+    /** Whether a fence node asks for a stop whatever fencing.selfFence says (a switchover's clean stop). */
+    private static boolean demandsStop(byte[] fence) {
+        try {
+            return "stop".equals(Fields.parseObject(fence).path("mode").asText());
+        } catch (Exception e) {
+            return false;
+        }
     }
 
     private PgControl.Upstream upstream(String nodeId) {

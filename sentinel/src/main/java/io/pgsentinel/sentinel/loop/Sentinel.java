@@ -62,7 +62,8 @@ public record Sentinel(List<Managed> managed, SentinelView view) {
                 c.replication.maxLagOnFailover.toBytes(), 5000, c.failover.minInterval.toMilliseconds());
         LeaderWrites writes = new LeaderWrites(session, zkTimeout);
         FailoverExecutor failover = new FailoverExecutor(session, cache, writes, admin, clock, policy, c.fencing.command,
-                c.fencing.commandTimeout.toJavaDuration(), c.failover.fenceConfirmTimeout.toJavaDuration(), metrics);
+                c.fencing.commandTimeout.toJavaDuration(), c.failover.fenceConfirmTimeout.toJavaDuration(), metrics,
+                c.failover.switchoverTimeout.toJavaDuration());
         LeaderDuties leaderDuties = new LeaderDuties(c.node.id, c.cluster, session, cache, writes, clock, policy, failover,
                 metrics);
         SentinelLoop loop = new SentinelLoop(observer, reconciler, leaderDuties, leadership, cache, checkInterval);

@@ -184,9 +184,41 @@ public final class PgControl {
         OptionalLong pid = postmasterPid();
         if (pid.isPresent()) {
             LOG.warn("PostgreSQL did not stop: killing postmaster {} and its children", pid.getAsLong());
+            List<String> lock = lockFileLines();
             Processes.killTree(pid.getAsLong(), Duration.ofSeconds(10));
+            removeStaleLocks(pid.getAsLong(), lock);
         }
         return "killed";
+    }
+
+    private List<String> lockFileLines() {
+        try {
+            return Files.readAllLines(dataDirectory.resolve("postmaster.pid"), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    /**
+     * After SIGKILL every process of the server is dead, but until its parent reaps it the
+     * postmaster keeps its pid, and PostgreSQL takes that zombie for a running server ("lock file
+     * postmaster.pid already exists"). Both lock files name a dead server: remove them.
+     */
+    private void removeStaleLocks(long pid, List<String> lock) {
+        try {
+            if (lockFileLines().stream().findFirst().map(l -> l.strip().equals(Long.toString(pid))).orElse(false)) {
+                Files.deleteIfExists(dataDirectory.resolve("postmaster.pid"));
+            }
+            if (lock.size() >= 5 && !lock.get(4).isBlank()) {
+                Path socketLock = Path.of(lock.get(4).strip(), ".s.PGSQL." + lock.get(3).strip() + ".lock");
+                if (Files.exists(socketLock) && Files.readAllLines(socketLock, StandardCharsets.UTF_8).stream()
+                        .findFirst().map(l -> l.strip().equals(Long.toString(pid))).orElse(false)) {
+                    Files.deleteIfExists(socketLock);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("could not remove the stale lock files of the killed server: {}", e.toString());
+        }
     }
 
     private void pgCtlStop(String mode, long millis) {
