@@ -35,6 +35,20 @@ public class ReplicationConfig {
     @JsonProperty
     public DataSize maxLagOnFailover = DataSize.megabytes(1);
 
+    /**
+     * With {@code synchronous: quorum}, when fewer than synchronousCount standbys can acknowledge:
+     * {@code block} (commits wait, strict, the default) or {@code async} (the primary acknowledges
+     * alone meanwhile, and the topology says "relaxed").
+     */
+    @NotEmpty
+    @JsonProperty
+    public String synchronousFallback = "block";
+
+    @ValidationMethod(message = "replication.synchronousFallback must be block or async")
+    public boolean isFallbackValid() {
+        return synchronousFallback == null || synchronousFallback.equals("block") || synchronousFallback.equals("async");
+    }
+
     @ValidationMethod(message = "replication.synchronous must be off or quorum")
     public boolean isSynchronousValid() {
         return synchronous == null || synchronous.equals("off") || synchronous.equals("quorum");

@@ -67,6 +67,10 @@ public final class Decider {
         }
         List<String> excluded = new ArrayList<>();
         List<Candidate> candidates = candidates(s, primaryId, excluded);
+        Topology.Synchronous sync = current.synchronous();
+        if (sync != null && sync.active()) {
+            return synchronousFailover(s, current, sync, candidates, downText, down, publish);
+        }
         if (candidates.isEmpty()) {
             return Decision.waiting(downText + "; no candidate to promote: "
                     + (excluded.isEmpty() ? "the cluster has no replica" : String.join(", ", excluded)), publish);
@@ -87,6 +91,40 @@ public final class Decider {
         return new Decision(Decision.Action.FAILOVER, reason, publish,
                 new Decision.FailoverPlan(primaryId, best.id(), best.position(), best.timeline(), primaryLsn,
                         down.longestDownMillis()), List.of(), List.of(primaryId), List.of());
+    }
+
+    /**
+     * Rule 4: with {@code ANY k} of the n published standbys, an acknowledged commit is on at least k
+     * of them, so the most advanced of any n - k + 1 of them holds every acknowledged commit. Promote
+     * only that one, and only once enough of them are heard; otherwise wait and say why.
+     */
+    private static Decision synchronousFailover(Snapshot s, Topology current, Topology.Synchronous sync,
+                                                List<Candidate> candidates, String downText, DownAssessment down,
+                                                Topology publish) {
+        String primaryId = current.primary().id();
+        List<String> members = sync.standbys().stream().filter(id -> !id.equals(primaryId)).toList();
+        int need = Math.max(1, members.size() - sync.count() + 1);
+        List<MemberReport> heard = members.stream().map(id -> s.reports().get(id))
+                .filter(r -> r != null && r.running() && r.role() == Role.REPLICA).toList();
+        if (heard.size() < need) {
+            return Decision.waiting(downText + "; synchronous quorum mode (ANY " + sync.count() + " of "
+                    + String.join(", ", members) + "): " + heard.size() + " of them can be heard ("
+                    + String.join(", ", heard.stream().map(MemberReport::id).toList()) + "), " + need
+                    + " are needed to be sure the most advanced holds every acknowledged commit", publish);
+        }
+        MemberReport best = heard.stream().max(java.util.Comparator.comparingLong(MemberReport::timeline)
+                .thenComparingLong(MemberReport::position)).orElseThrow();
+        Candidate chosen = candidates.stream().filter(c -> c.id().equals(best.id())).findFirst().orElse(null);
+        if (chosen == null) {
+            return Decision.waiting(downText + "; synchronous quorum mode: the most advanced member of the set, "
+                    + best.id() + ", cannot be promoted (nofailover, or not in a state to be)", publish);
+        }
+        String reason = downText + "; promote " + chosen.id() + ", the most advanced of " + heard.size() + " of the "
+                + members.size() + " synchronous standbys heard (" + Lsn.format(chosen.position()) + " on timeline "
+                + chosen.timeline() + "): it holds every acknowledged commit";
+        return new Decision(Decision.Action.FAILOVER, reason, publish, new Decision.FailoverPlan(primaryId, chosen.id(),
+                chosen.position(), chosen.timeline(), lastKnownPrimaryPosition(s, primaryId), down.longestDownMillis()),
+                List.of(), List.of(primaryId), List.of());
     }
 
     /** A server that accepts writes: running, out of recovery, not fenced read-only. */
@@ -174,9 +212,14 @@ public final class Decider {
     public static Topology afterFailover(Snapshot s, Policy p, Decision.FailoverPlan plan, long newTimeline) {
         Topology current = s.topology();
         RegisteredNode c = s.nodes().get(plan.candidate());
+        // the new primary's own setting is not known yet: the synchronous set is published relaxed (no
+        // guarantee claimed) until the leader has set it on the new primary
+        Topology.Synchronous sync = current.synchronous() == null ? null : new Topology.Synchronous(
+                current.synchronous().count(), current.synchronous().standbys().stream()
+                .filter(id -> !id.equals(c.id())).toList(), "relaxed");
         Topology promoted = new Topology(current.cluster(), current.epoch() + 1,
                 new Topology.Primary(c.id(), c.host(), c.port(), newTimeline), List.of(), s.leader(), s.maintenance(),
-                s.wallClock());
+                s.wallClock(), sync);
         return nextTopology(s, p, promoted);
     }
 
@@ -196,7 +239,7 @@ public final class Decider {
             replicas.add(replica(s, p, n, primary, pr, primaryLsn));
         }
         return new Topology(current.cluster(), current.epoch(), primary, replicas, s.leader(), s.maintenance(),
-                s.wallClock());
+                s.wallClock(), current.synchronous());
     }
 
     private static Topology.Replica replica(Snapshot s, Policy p, RegisteredNode n, Topology.Primary primary,

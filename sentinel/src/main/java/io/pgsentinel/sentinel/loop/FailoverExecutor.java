@@ -64,7 +64,7 @@ final class FailoverExecutor {
         final long term;
         final long termStartedAt;
         final Decision decision;
-        final Decision.FailoverPlan failover;
+        Decision.FailoverPlan failover;
         final Snapshot snapshot;
         final long decidedAt;
         final long detectedAt;
@@ -187,6 +187,9 @@ final class FailoverExecutor {
             p.fencedAt = now;
             p.fencedHow = how;
             LOG.info("failover: {} is fenced ({}), {} ms after the decision", old, how, now - p.decidedAt);
+        }
+        if (p.switchoverId == null && !confirmSynchronousCandidate(p)) {
+            return abort(lastSyncProblem);
         }
         RegisteredNode candidate = cache.nodes().get(p.failover.candidate());
         if (candidate == null) {
@@ -358,6 +361,61 @@ final class FailoverExecutor {
             return "the fencing command succeeded";
         }
         return null;
+    }
+
+    private String lastSyncProblem = "";
+
+    /**
+     * In synchronous quorum mode, the positions of the reports may be up to a second old: ask the
+     * standbys themselves, right before promoting, and promote the most advanced of them (it holds
+     * every acknowledged commit once n - k + 1 have answered). Asynchronous mode: nothing to do.
+     */
+    private boolean confirmSynchronousCandidate(Plan p) {
+        var sync = p.snapshot.topology().synchronous();
+        if (sync == null || !sync.active()) {
+            return true;
+        }
+        String old = p.failover.oldPrimary();
+        List<String> members = sync.standbys().stream().filter(id -> !id.equals(old)).toList();
+        int need = Math.max(1, members.size() - sync.count() + 1);
+        String best = null;
+        long bestLsn = -1;
+        int heard = 0;
+        for (String id : members) {
+            RegisteredNode n = cache.nodes().get(id);
+            if (n == null) {
+                continue;
+            }
+            try {
+                long received = admin.receivedLsn(n.host(), n.port(), Duration.ofSeconds(2));
+                if (received >= 0) {
+                    heard++;
+                    if (received > bestLsn) {
+                        bestLsn = received;
+                        best = id;
+                    }
+                }
+            } catch (Exception e) {
+                // not heard
+            }
+        }
+        if (heard < need) {
+            lastSyncProblem = "synchronous quorum mode: only " + heard + " of " + members + " answered, " + need
+                    + " are needed to be sure of every acknowledged commit";
+            return false;
+        }
+        if (!best.equals(p.failover.candidate())) {
+            RegisteredNode n = cache.nodes().get(best);
+            if (n == null || n.noFailover()) {
+                lastSyncProblem = "synchronous quorum mode: the most advanced standby " + best + " cannot be promoted";
+                return false;
+            }
+            LOG.info("failover: {} is more advanced than {} ({}): promoting it instead", best, p.failover.candidate(),
+                    Lsn.format(bestLsn));
+            p.failover = new Decision.FailoverPlan(old, best, bestLsn, p.failover.candidateTimeline(),
+                    p.failover.lastKnownPrimaryLsn(), p.failover.downForMillis());
+        }
+        return true;
     }
 
     /** Asks ZooKeeper itself (not the cache) whether the member node is gone. */

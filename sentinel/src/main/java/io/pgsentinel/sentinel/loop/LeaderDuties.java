@@ -46,6 +46,7 @@ public final class LeaderDuties {
     private final Policy policy;
     private final FailoverExecutor failover;
     private final SentinelMetrics metrics;
+    private SyncManager sync;
 
     private long term = -1;
     private long lastPublishedAtMillis;
@@ -70,6 +71,11 @@ public final class LeaderDuties {
         this.clock = clock;
         this.policy = policy;
         this.failover = failover;
+    }
+
+    /** Turns on synchronous quorum mode (replication.synchronous: quorum). */
+    void synchronous(SyncManager manager) {
+        this.sync = manager;
     }
 
     /** The latest decision of this sentinel while it led, or null. */
@@ -105,6 +111,9 @@ public final class LeaderDuties {
         if (cache.document("switchover").isPresent() && cache.topologyProblem().isEmpty()) {
             startSwitchover(current, snapshot, now);
             return;
+        }
+        if (sync != null && sync.step(current, clock.wallClock())) {
+            snapshot = snapshot(current, now);
         }
         Decision decision;
         String problem = cache.topologyProblem();

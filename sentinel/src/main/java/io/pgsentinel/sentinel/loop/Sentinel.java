@@ -66,6 +66,10 @@ public record Sentinel(List<Managed> managed, SentinelView view) {
                 c.failover.switchoverTimeout.toJavaDuration());
         LeaderDuties leaderDuties = new LeaderDuties(c.node.id, c.cluster, session, cache, writes, clock, policy, failover,
                 metrics);
+        if (c.replication.synchronous.equals("quorum")) {
+            leaderDuties.synchronous(new SyncManager(cache, writes, admin, c.replication.synchronousCount,
+                    c.replication.synchronousFallback.equals("async")));
+        }
         SentinelLoop loop = new SentinelLoop(observer, reconciler, leaderDuties, leadership, cache, checkInterval);
 
         SentinelView view = new SentinelView(c.node.id, c.cluster, observer, cache, leadership, leaderDuties, session,

@@ -100,6 +100,27 @@ public final class RemoteAdmin {
         });
     }
 
+    /** {@code synchronous_standby_names} of a server. */
+    public String syncStandbyNames(String host, int port, Duration timeout) throws SQLException {
+        return jdbc.call(host, port, timeout, c -> {
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SHOW synchronous_standby_names")) {
+                rs.next();
+                return rs.getString(1);
+            }
+        });
+    }
+
+    /** Sets {@code synchronous_standby_names} with ALTER SYSTEM and reloads. */
+    public void setSyncStandbyNames(String host, int port, String value, Duration timeout) throws SQLException {
+        jdbc.call(host, port, timeout, c -> {
+            try (Statement s = c.createStatement()) {
+                s.execute("ALTER SYSTEM SET synchronous_standby_names = " + PgControl.literal(value));
+                s.execute("SELECT pg_reload_conf()");
+            }
+            return null;
+        });
+    }
+
     public void checkpoint(String host, int port, Duration timeout) throws SQLException {
         jdbc.call(host, port, timeout, c -> {
             try (Statement s = c.createStatement()) {

@@ -171,6 +171,25 @@ class DeciderTest {
                         Fixture.healthy().noReport("node1").noVote("node1").lastKnownPrimaryLsn(0x5000000L + 500_000L)
                                 .down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0), FAILOVER, "node2"),
 
+                // synchronous quorum mode (rule 4)
+                row("synchronous: the most advanced of the heard standbys is promoted",
+                        Fixture.healthy().synchronous(1, "active", "node2", "node3").replica("node3", 0x5000100L)
+                                .down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0), FAILOVER, "node3",
+                        "the most advanced of 2 of the 2 synchronous standbys heard", "holds every acknowledged commit"),
+                row("synchronous: with ANY 1 of 2, one standby heard is not enough",
+                        Fixture.healthy().synchronous(1, "active", "node2", "node3").noReport("node2")
+                                .down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0), WAIT, null,
+                        "synchronous quorum mode (ANY 1 of node2, node3): 1 of them can be heard (node3), 2 are needed"),
+                row("synchronous: with ANY 2 of 2, one standby heard is enough",
+                        Fixture.healthy().synchronous(2, "active", "node2", "node3").noReport("node2")
+                                .down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0), FAILOVER, "node3"),
+                row("synchronous: a standby outside the set is never promoted",
+                        Fixture.healthy().synchronous(1, "active", "node2").replica("node3", 0x5000100L)
+                                .down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0), FAILOVER, "node2"),
+                row("synchronous but relaxed: the asynchronous rules apply",
+                        Fixture.healthy().synchronous(1, "relaxed", "node2", "node3").noReport("node2")
+                                .down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0), FAILOVER, "node3"),
+
                 // operator controls
                 row("maintenance: no failover, and the reason says so",
                         Fixture.healthy().maintenance().down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0),

@@ -69,6 +69,12 @@ final class Fixture {
         return this;
     }
 
+    /** The published topology gets a synchronous set: ANY count of standbys, in the given state. */
+    Fixture synchronous(int count, String state, String... standbys) {
+        topology = topology.withSynchronous(new Topology.Synchronous(count, List.of(standbys), state), topology.updatedAt());
+        return this;
+    }
+
     Fixture publishedTopology(Topology t) {
         topology = t;
         return this;

@@ -19,11 +19,46 @@ import java.util.Set;
  * @param leader    the sentinel that leads, or null when none does
  * @param paused    true while automatic failover is paused (maintenance)
  * @param updatedAt when this document was written
+ * @param synchronous the synchronous replication set, or null in asynchronous mode (added field)
  */
 public record Topology(String cluster, long epoch, Primary primary, List<Replica> replicas, String leader,
-                       boolean paused, Instant updatedAt) {
+                       boolean paused, Instant updatedAt, Synchronous synchronous) {
     /** The only document format this code reads and writes. */
     public static final int FORMAT_VERSION = 1;
+
+    /** An asynchronous cluster's topology. */
+    public Topology(String cluster, long epoch, Primary primary, List<Replica> replicas, String leader, boolean paused,
+                    Instant updatedAt) {
+        this(cluster, epoch, primary, replicas, leader, paused, updatedAt, null);
+    }
+
+    /**
+     * Synchronous quorum replication: the primary acknowledges a commit once {@code count} of
+     * {@code standbys} have it ({@code synchronous_standby_names = 'ANY count (standbys)'}). The
+     * published set always contains the primary's list (a standby is published before it is
+     * added there, and removed there before it is unpublished), so a failover that hears from
+     * {@code standbys.size() - count + 1} of them finds every acknowledged commit on the most
+     * advanced one.
+     *
+     * @param state {@code active}, or {@code relaxed} when too few standbys were available and
+     *              the primary was allowed to acknowledge alone (replication.synchronousFallback)
+     */
+    public record Synchronous(int count, List<String> standbys, String state) {
+        public Synchronous {
+            standbys = List.copyOf(standbys);
+            if (count < 1) {
+                throw new IllegalArgumentException("synchronous.count must be at least 1, got " + count);
+            }
+            if (!state.equals("active") && !state.equals("relaxed")) {
+                throw new IllegalArgumentException("synchronous.state must be active or relaxed, got '" + state + "'");
+            }
+            standbys.forEach(id -> Names.requireValid("synchronous standby", id));
+        }
+
+        public boolean active() {
+            return state.equals("active");
+        }
+    }
 
     public Topology {
         Names.requireValid("cluster", cluster);
@@ -80,14 +115,19 @@ public record Topology(String cluster, long epoch, Primary primary, List<Replica
 
     /** The same document with another leader and time stamp (republished on a change of leader). */
     public Topology withLeader(String newLeader, Instant at) {
-        return new Topology(cluster, epoch, primary, replicas, newLeader, paused, at);
+        return new Topology(cluster, epoch, primary, replicas, newLeader, paused, at, synchronous);
+    }
+
+    public Topology withSynchronous(Synchronous s, Instant at) {
+        return new Topology(cluster, epoch, primary, replicas, leader, paused, at, s);
     }
 
     /** Whether {@code other} says the same thing, time stamp aside. */
     public boolean sameContentAs(Topology other) {
         return other != null && cluster.equals(other.cluster) && epoch == other.epoch
                 && primary.equals(other.primary) && replicas.equals(other.replicas)
-                && Objects.equals(leader, other.leader) && paused == other.paused;
+                && Objects.equals(leader, other.leader) && paused == other.paused
+                && Objects.equals(synchronous, other.synchronous);
     }
 
     static void requireHost(String host) {

@@ -63,6 +63,14 @@ public final class TopologyCodec {
         }
         root.put("paused", t.paused());
         root.put("updatedAt", t.updatedAt().toString());
+        if (t.synchronous() != null) {
+            ObjectNode sync = root.putObject("synchronous");
+            sync.put("mode", "quorum");
+            sync.put("count", t.synchronous().count());
+            ArrayNode standbys = sync.putArray("standbys");
+            t.synchronous().standbys().forEach(standbys::add);
+            sync.put("state", t.synchronous().state());
+        }
         return root;
     }
 
@@ -108,7 +116,25 @@ public final class TopologyCodec {
         }
         boolean paused = Fields.bool(root, "paused", "", false);
         Instant updatedAt = Fields.instant(root, "updatedAt", "");
-        return build("", () -> new Topology(cluster, epoch, primary, replicas, leader, paused, updatedAt));
+        Topology.Synchronous sync = null;
+        if (root.hasNonNull("synchronous")) {
+            JsonNode s = Fields.object(root, "synchronous", "");
+            int count = (int) Fields.integer(s, "count", "synchronous", 1, MAX_REPLICAS);
+            List<String> standbys = new ArrayList<>();
+            List<JsonNode> names = Fields.array(s, "standbys", "synchronous", MAX_REPLICAS);
+            for (int i = 0; i < names.size(); i++) {
+                JsonNode item = names.get(i);
+                String path = Fields.index("synchronous", "standbys", i);
+                if (!item.isTextual()) {
+                    throw new DocumentException(path, "must be a node id");
+                }
+                standbys.add(name(item.asText(), path));
+            }
+            String state = Fields.text(s, "state", "synchronous");
+            sync = build("synchronous", () -> new Topology.Synchronous(count, standbys, state));
+        }
+        Topology.Synchronous synchronous = sync;
+        return build("", () -> new Topology(cluster, epoch, primary, replicas, leader, paused, updatedAt, synchronous));
     }
 
     private interface Construction<T> {
