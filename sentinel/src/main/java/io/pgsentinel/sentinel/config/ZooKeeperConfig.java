@@ -39,6 +39,47 @@ public class ZooKeeperConfig {
     @JsonProperty
     public String embeddedDataDirectory = "";
 
+    /** Digest authentication and ACLs; absent: no ACLs (anyone reaching ZooKeeper may write). */
+    @jakarta.validation.Valid
+    @JsonProperty
+    public AuthConfig auth;
+
+    /** {@code zookeeper.auth:} the sentinels' identity, and an optional read-only identity for clients. */
+    public static class AuthConfig {
+        @NotEmpty
+        @JsonProperty
+        public String user = "pg-sentinel";
+
+        /** A file whose first line is the password. */
+        @NotEmpty
+        @JsonProperty
+        public String passwordFile;
+
+        /** Clients that read the topology and history with this identity; empty: anyone may read them. */
+        @JsonProperty
+        public String clientUser = "";
+
+        @JsonProperty
+        public String clientPasswordFile = "";
+
+        @ValidationMethod(message = "zookeeper.auth.passwordFile must be a readable file")
+        public boolean isPasswordFileReadable() {
+            return passwordFile == null || Secrets.isReadableOrUnset(passwordFile);
+        }
+
+        @ValidationMethod(message = "zookeeper.auth.clientPasswordFile must be a readable file, and is needed with clientUser")
+        public boolean isClientPasswordValid() {
+            return clientUser == null || clientUser.isEmpty()
+                    || (clientPasswordFile != null && !clientPasswordFile.isEmpty() && Secrets.isReadableOrUnset(clientPasswordFile));
+        }
+
+        /** The credentials, read from their files. */
+        public io.pgsentinel.sentinel.zk.ZkAuth read() {
+            return new io.pgsentinel.sentinel.zk.ZkAuth(user, Secrets.read(passwordFile).orElse(""), clientUser,
+                    Secrets.read(clientPasswordFile).orElse(""));
+        }
+    }
+
     @ValidationMethod(message = "zookeeper.root must be an absolute path like /pg-sentinel, of valid segments, without a trailing '/'")
     public boolean isRootValid() {
         try {

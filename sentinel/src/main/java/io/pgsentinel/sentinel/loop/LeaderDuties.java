@@ -55,6 +55,7 @@ public final class LeaderDuties {
     private String lastKnownPrimaryId = "";
     private Decision lastLogged;
     private Decision lastWrittenDecision;
+    private byte[] lastWrittenBytes;
     private long lastDecisionWriteMillis = Long.MIN_VALUE / 2;
     private volatile LatestDecision latest;
     private volatile long publications;
@@ -399,7 +400,10 @@ public final class LeaderDuties {
             LOG.info("decision: {}: {}", decision.summary(), decision.reason());
             lastLogged = decision;
         }
-        boolean changed = !decision.sameAs(lastWrittenDecision);
+        // rewritten when the decision changes, and also when the node no longer holds what this
+        // leader wrote (someone, or something, changed it)
+        boolean changed = !decision.sameAs(lastWrittenDecision)
+                || !java.util.Arrays.equals(cache.document("decision").orElse(null), lastWrittenBytes);
         if (changed || (!decision.reason().equals(lastWrittenDecision.reason())
                 && now - lastDecisionWriteMillis >= DECISION_WRITE_INTERVAL_MILLIS)) {
             ObjectNode doc = Fields.mapper().createObjectNode();
@@ -408,10 +412,12 @@ public final class LeaderDuties {
             doc.put("summary", d.summary());
             doc.put("reason", d.reason());
             doc.put("at", d.at().toString());
-            boolean exists = cache.document("decision").isPresent();
-            if (writes.putDocument(current, session.paths().decision(), ModelCodec.encode(doc), exists)
-                    == LeaderWrites.Outcome.OK) {
+            boolean exists = cache.document("decision").isPresent()
+                    || cache.stat(session.paths().decision()).isPresent();
+            byte[] bytes = ModelCodec.encode(doc);
+            if (writes.putDocument(current, session.paths().decision(), bytes, exists) == LeaderWrites.Outcome.OK) {
                 lastWrittenDecision = decision;
+                lastWrittenBytes = bytes;
                 lastDecisionWriteMillis = now;
             }
         }

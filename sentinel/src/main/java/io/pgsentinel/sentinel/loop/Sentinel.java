@@ -36,7 +36,8 @@ public record Sentinel(List<Managed> managed, SentinelView view) {
         Duration checkTimeout = c.failureDetection.checkTimeout.toJavaDuration();
         Duration zkTimeout = c.zookeeper.sessionTimeout.toJavaDuration().dividedBy(2);
 
-        ZkSession session = new ZkSession(c.zookeeper.connect, c.zookeeper.sessionTimeout.toJavaDuration(), paths, clock);
+        ZkSession session = new ZkSession(c.zookeeper.connect, c.zookeeper.sessionTimeout.toJavaDuration(), paths, clock,
+                c.zookeeper.auth == null ? null : c.zookeeper.auth.read());
         ClusterCache cache = new ClusterCache(session, clock);
         Leadership leadership = new Leadership(session, c.node.id, clock);
 

@@ -8,6 +8,7 @@ import io.pgsentinel.sentinel.model.RegisteredNode;
 import io.pgsentinel.sentinel.model.Vote;
 import io.pgsentinel.sentinel.time.MonotonicClock;
 import io.pgsentinel.shared.json.DocumentException;
+import io.pgsentinel.shared.json.Fields;
 import io.pgsentinel.shared.topology.Topology;
 import io.pgsentinel.shared.topology.TopologyCodec;
 import io.pgsentinel.shared.zk.ClusterPaths;
@@ -104,6 +105,13 @@ public final class ClusterCache implements Managed {
                 Vote v = ModelCodec.vote(bytes);
                 requireNamedAfterPath(v.voter(), relative);
                 votes.put(v.voter(), new VoteSeen(v, clock.nowMillis()));
+            } else if (relative.startsWith("fence/")) {
+                // a fence is acted on: only a well-formed one that names its own node counts
+                requireNamedAfterPath(Fields.text(Fields.parseObject(bytes), "node", ""), relative);
+                documents.put(relative, bytes);
+            } else if (relative.equals("switchover") || relative.equals("decision")) {
+                Fields.parseObject(bytes);
+                documents.put(relative, bytes);
             } else if (relative.startsWith("heartbeat/")) {
                 heartbeats.put(ClusterPaths.lastSegment(relative), clock.nowMillis());
             } else if (!relative.startsWith("leader/")) {
@@ -121,6 +129,8 @@ public final class ClusterCache implements Managed {
                 votes.remove(id);
             } else if (relative.startsWith("nodes/")) {
                 nodes.remove(id);
+            } else {
+                documents.remove(relative);
             }
             LOG.warn("ignoring ZooKeeper node {} (version {}): {}", data.getPath(), data.getStat().getVersion(),
                     e.getMessage());

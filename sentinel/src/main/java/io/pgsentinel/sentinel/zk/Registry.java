@@ -68,8 +68,8 @@ public final class Registry {
 
     private boolean write(String path, byte[] data, CreateMode mode) {
         try {
-            CuratorEvent event = session.await(cb -> session.client().create().orSetData().withMode(mode)
-                    .inBackground(cb).forPath(path, data), timeout);
+            CuratorEvent event = session.await(cb -> session.client().create().orSetData()
+                    .creatingParentContainersIfNeeded().withMode(mode).inBackground(cb).forPath(path, data), timeout);
             KeeperException.Code code = KeeperException.Code.get(event.getResultCode());
             if (code != KeeperException.Code.OK) {
                 LOG.debug("writing {} failed: {}", path, code);

@@ -38,16 +38,24 @@ public final class ZkSession implements Managed {
     private volatile long sessionId;
 
     public ZkSession(String connect, Duration sessionTimeout, ClusterPaths paths, MonotonicClock clock) {
+        this(connect, sessionTimeout, paths, clock, null);
+    }
+
+    /** @param auth digest credentials and ACLs, or null for none */
+    public ZkSession(String connect, Duration sessionTimeout, ClusterPaths paths, MonotonicClock clock, ZkAuth auth) {
         this.paths = paths;
         this.clock = clock;
-        this.client = CuratorFrameworkFactory.builder()
+        CuratorFrameworkFactory.Builder builder = CuratorFrameworkFactory.builder()
                 .connectString(connect)
                 .sessionTimeoutMs((int) sessionTimeout.toMillis())
                 .connectionTimeoutMs((int) Math.max(1000, sessionTimeout.toMillis() / 2))
                 .retryPolicy(new ExponentialBackoffRetry(100, 10, 1000))
                 // the configured servers are the truth: no silent switch to addresses read from the ensemble
-                .ensembleTracker(false)
-                .build();
+                .ensembleTracker(false);
+        if (auth != null) {
+            builder.authorization("digest", auth.credentials()).aclProvider(auth.aclProvider(paths));
+        }
+        this.client = builder.build();
         client.getConnectionStateListenable().addListener((c, newState) -> onStateChange(newState));
     }
 
@@ -67,7 +75,11 @@ public final class ZkSession implements Managed {
             LOG.warn("ZooKeeper not reachable yet at {}; the sentinel keeps trying and leaves its server alone meanwhile",
                     client.getZookeeperClient().getCurrentConnectionString());
         } else {
-            ensureBasePaths();
+            try {
+                ensureBasePaths();
+            } catch (Exception e) {
+                LOG.warn("could not create the cluster's base nodes yet: {}", e.toString());
+            }
         }
     }
 

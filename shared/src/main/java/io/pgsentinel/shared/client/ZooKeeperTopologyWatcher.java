@@ -55,12 +55,26 @@ public final class ZooKeeperTopologyWatcher extends TrackedTopologySource {
     }
 
     public static ZooKeeperTopologyWatcher connect(String connectString, ClusterPaths paths, Duration sessionTimeout) {
-        CuratorFramework client = CuratorFrameworkFactory.builder()
+        return connect(connectString, paths, sessionTimeout, null, null);
+    }
+
+    /**
+     * With the read-only client identity of {@code zookeeper.auth.clientUser} (digest scheme), when
+     * the sentinels restrict reading the topology to it.
+     */
+    public static ZooKeeperTopologyWatcher connect(String connectString, ClusterPaths paths, Duration sessionTimeout,
+                                                   String digestUser, String digestPassword) {
+        CuratorFrameworkFactory.Builder builder = CuratorFrameworkFactory.builder()
                 .connectString(connectString)
                 .sessionTimeoutMs((int) sessionTimeout.toMillis())
                 .connectionTimeoutMs((int) Math.min(sessionTimeout.toMillis(), 5000))
                 .retryPolicy(new ExponentialBackoffRetry(100, 29, 2000))
-                .build();
+                .ensembleTracker(false);
+        if (digestUser != null) {
+            builder.authorization("digest", (digestUser + ":" + digestPassword)
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        CuratorFramework client = builder.build();
         client.start();
         ZooKeeperTopologyWatcher watcher = new ZooKeeperTopologyWatcher(client, paths, true);
         watcher.cache.start();
