@@ -75,6 +75,7 @@ public record Sentinel(List<Managed> managed, SentinelView view) {
 
         SentinelView view = new SentinelView(c.node.id, c.cluster, observer, cache, leadership, leaderDuties, session,
                 reconciler);
-        return new Sentinel(List.of(session, cache, leadership, selfFence, loop), view);
+        return new Sentinel(List.of(session, cache, new io.pgsentinel.sentinel.zk.IdentityGuard(cache, session, self),
+                leadership, selfFence, loop), view);
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.pgsentinel.sentinel.SentinelApplication;
+import io.pgsentinel.sentinel.demo.LocalSentinel;
 import io.pgsentinel.shared.json.Fields;
 import io.pgsentinel.testkit.ChildJvm;
 import io.pgsentinel.testkit.KitRun;
@@ -52,6 +53,19 @@ class CliIT {
             ChildJvm degraded = run("status", config.toString());
             assertThat(degraded.awaitExit(Duration.ofSeconds(1))).as(degraded.logText()).isEqualTo(3);
             assertThat(degraded.logText()).containsPattern("\\| node3 +\\|.*\\| DOWN +\\|");
+
+            // a copied configuration: node2's id for another server; it refuses to start
+            Path duplicate = KitRun.get().newDirectory("dup").resolve("duplicate.yml");
+            LocalSentinel node2 = cluster.sentinel("node2");
+            String api = node2.url("").replaceAll(".*:(\\d+)/?$", "$1");
+            String admin = node2.adminUrl("").replaceAll(".*:(\\d+)/?$", "$1");
+            Files.writeString(duplicate, Files.readString(config)
+                    .replace("port: " + cluster.pg().node("node2").port(), "port: " + cluster.pg().node("node3").port())
+                    .replace("port: " + api, "port: " + Ports.free()).replace("port: " + admin, "port: " + Ports.free()));
+            ChildJvm dup = ChildJvm.builder("dup", SentinelApplication.class.getName()).args("server", duplicate.toString())
+                    .start();
+            assertThat(dup.awaitExit(Duration.ofSeconds(60))).isNotZero();
+            assertThat(dup.logText()).contains("node.id node2 is already used by a live sentinel");
 
             Path unreachable = KitRun.get().newDirectory("cli").resolve("unreachable.yml");
             Files.writeString(unreachable, Files.readString(config)
