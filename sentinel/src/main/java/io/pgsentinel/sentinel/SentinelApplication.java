@@ -15,6 +15,7 @@ import io.pgsentinel.sentinel.http.ApiAuth;
 import io.pgsentinel.sentinel.http.AuthFilters;
 import io.pgsentinel.sentinel.http.ClusterResource;
 import io.pgsentinel.sentinel.http.ControlResource;
+import io.pgsentinel.sentinel.http.FailsafeResource;
 import io.pgsentinel.sentinel.http.HealthResource;
 import io.pgsentinel.sentinel.http.HistoryResource;
 import io.pgsentinel.sentinel.http.PrometheusEndpoint;
@@ -55,7 +56,7 @@ public final class SentinelApplication extends Application<SentinelConfiguration
             env.lifecycle().manage(new EmbeddedZooKeeper(c.zookeeper.connect, c.zookeeper.embeddedDataDirectory));
         }
         Sentinel sentinel = Sentinel.build(c, Secrets.read(c.postgres.passwordFile), Secrets.read(c.replication.passwordFile),
-                env.metrics());
+                Secrets.read(c.api.tokenFile), env.metrics());
         sentinel.managed().forEach(env.lifecycle()::manage);
 
         SentinelView view = sentinel.view();
@@ -66,6 +67,7 @@ public final class SentinelApplication extends Application<SentinelConfiguration
         ApiAuth auth = new ApiAuth(Secrets.read(c.api.tokenFile));
         env.jersey().register(new ControlResource(view, new OperatorRequests(view.session(),
                 c.zookeeper.sessionTimeout.toJavaDuration()), c.api.maxBodyBytes));
+        env.jersey().register(new FailsafeResource(view, sentinel.leases()));
         env.jersey().register(new AuthFilters.MutatingFilter(auth));
         if (c.api.readRequiresAuth) {
             env.jersey().register(new AuthFilters.ReadFilter(auth));

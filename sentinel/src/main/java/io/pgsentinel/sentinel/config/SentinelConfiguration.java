@@ -65,6 +65,38 @@ public class SentinelConfiguration extends Configuration {
     @JsonProperty
     public ApiConfig api = new ApiConfig();
 
+    /**
+     * {@code on} or {@code off} (the default): when the primary's sentinel loses ZooKeeper, ask
+     * the other sentinels for leases before fencing (docs/architecture.md, "Failsafe"). Needs
+     * api.tokenFile: the sentinels call each other authenticated.
+     */
+    private String failsafe = "off";
+
+    @JsonProperty("failsafe")
+    public String getFailsafe() {
+        return failsafe;
+    }
+
+    /** YAML reads an unquoted on/off as a boolean: both forms are accepted. */
+    @JsonProperty("failsafe")
+    public void setFailsafe(Object value) {
+        this.failsafe = value instanceof Boolean b ? (b ? "on" : "off") : String.valueOf(value);
+    }
+
+    public boolean failsafeEnabled() {
+        return "on".equals(failsafe) || "true".equals(failsafe);
+    }
+
+    @ValidationMethod(message = "failsafe must be on or off")
+    public boolean isFailsafeValid() {
+        return failsafe != null && java.util.Set.of("on", "off", "true", "false").contains(failsafe);
+    }
+
+    @ValidationMethod(message = "failsafe: on needs api.tokenFile (the sentinels ask each other for leases, authenticated)")
+    public boolean isFailsafeAuthenticated() {
+        return !failsafeEnabled() || (api != null && api.tokenFile != null && !api.tokenFile.isEmpty());
+    }
+
     /** {@code rewind} (pg_rewind, a fresh clone if that fails) or {@code manual}. */
     @NotEmpty
     @JsonProperty

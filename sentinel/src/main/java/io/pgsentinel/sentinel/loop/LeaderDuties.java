@@ -47,6 +47,11 @@ public final class LeaderDuties {
     private final FailoverExecutor failover;
     private final SentinelMetrics metrics;
     private SyncManager sync;
+    private FailsafeLeases leases;
+
+    void leases(FailsafeLeases granted) {
+        this.leases = granted;
+    }
 
     private long term = -1;
     private long lastPublishedAtMillis;
@@ -100,6 +105,14 @@ public final class LeaderDuties {
         long now = clock.nowMillis();
         if (current.number() != term) {
             startTerm(current, now);
+        }
+        var lease = leases.holding();
+        if (lease.isPresent() && !failover.inProgress()) {
+            // the promise of a failsafe lease: no decision, no publication, until it ends
+            latest = new LatestDecision(id, "wait", "wait", "holding a failsafe lease granted to " + lease.get()
+                    + " for " + leases.remainingMillis(lease.get()) + " ms more: not leading any failover meanwhile",
+                    clock.wallClock());
+            return;
         }
         if (failover.inProgress()) {
             stepFailover(current);

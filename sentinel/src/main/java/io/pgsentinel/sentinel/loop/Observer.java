@@ -52,6 +52,8 @@ public final class Observer {
     private final RegisteredNode self;
     private final SentinelMetrics metrics;
     private final long selfFenceMillis;
+    private final FailsafeLeases leases;
+    private java.util.Optional<String> lastLease = java.util.Optional.empty();
 
     private volatile MemberReport latest;
     private MemberReport lastWritten;
@@ -66,7 +68,8 @@ public final class Observer {
 
     public Observer(RegisteredNode self, LocalProbe local, PeerProbe peers, Registry registry, ClusterCache cache,
                     ZkSession session, MonotonicClock clock, Duration checkTimeout, Duration reportInterval,
-                    Duration voteRefresh, SentinelMetrics metrics, Duration selfFence) {
+                    Duration voteRefresh, SentinelMetrics metrics, Duration selfFence, FailsafeLeases leases) {
+        this.leases = leases;
         this.metrics = metrics;
         this.selfFenceMillis = selfFence.toMillis();
         this.self = self;
@@ -129,8 +132,14 @@ public final class Observer {
                 reportWrites++;
             }
         }
-        if (voteSession != sessionId || voteChanged || (views.anyDown() && now - lastVoteWriteMillis >= voteRefreshMillis)) {
-            if (registry.vote(new Vote(id, clock.wallClock(), views.views(now)))) {
+        boolean leaseChanged = !leases.holding().equals(lastLease);
+        lastLease = leases.holding();
+        if (voteSession != sessionId || voteChanged || leaseChanged
+                || (views.anyDown() && now - lastVoteWriteMillis >= voteRefreshMillis)) {
+            java.util.Map<String, Vote.View> current = new java.util.HashMap<>(views.views(now));
+            // a failsafe lease granted to a primary: no opinion on it while the lease runs
+            leases.holding().ifPresent(current::remove);
+            if (registry.vote(new Vote(id, clock.wallClock(), current))) {
                 lastVoteWriteMillis = now;
                 voteSession = sessionId;
                 voteChanged = false;

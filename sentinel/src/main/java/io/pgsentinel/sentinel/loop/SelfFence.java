@@ -181,12 +181,42 @@ public final class SelfFence implements Managed {
             }
             long silent = now - lastContactMillis;
             if (silent >= sessionTimeout / 2) {
+                if (failsafe != null && failsafeHolds(sessionTimeout)) {
+                    return;
+                }
                 selfFence("no answer from ZooKeeper for " + silent + " ms (session timeout " + sessionTimeout
                         + " ms): fencing before the session can expire");
             }
         } catch (RuntimeException e) {
             LOG.error("self-fence watchdog tick failed", e);
         }
+    }
+
+    private FailsafeClient failsafe;
+    private long leaseValidUntil = Long.MIN_VALUE / 2;
+    private long lastLeaseRequest = Long.MIN_VALUE / 2;
+
+    /** Turns failsafe on: before fencing on a ZooKeeper loss, ask the other sentinels for leases. */
+    void failsafe(FailsafeClient client) {
+        this.failsafe = client;
+    }
+
+    /**
+     * Whether the server may keep serving though ZooKeeper is lost: a quorum of sentinels that
+     * cannot reach ZooKeeper either granted leases, renewed every 500 ms. The leases run from when
+     * they were asked for (they start later on each grantor's clock), and the server is fenced
+     * while enough of them remain to cover the fence (E + 200 ms): never after a grantor may take
+     * part in a failover again.
+     */
+    private boolean failsafeHolds(long sessionTimeout) {
+        long now = clock.nowMillis();
+        if (now - lastLeaseRequest >= 500) {
+            lastLeaseRequest = now;
+            if (failsafe.requestLeases(sessionTimeout, Duration.ofMillis(500))) {
+                leaseValidUntil = now + sessionTimeout;
+            }
+        }
+        return clock.nowMillis() < leaseValidUntil - budget.toMillis() - 200;
     }
 
     private void selfFence(String reason) {

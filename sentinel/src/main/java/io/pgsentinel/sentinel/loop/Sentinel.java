@@ -25,10 +25,10 @@ import java.util.List;
 import java.util.Optional;
 
 /** The parts of one sentinel, built from its configuration, in the order they start. */
-public record Sentinel(List<Managed> managed, SentinelView view) {
+public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelView view) {
 
     public static Sentinel build(SentinelConfiguration c, Optional<String> password, Optional<String> replicationPassword,
-                                 com.codahale.metrics.MetricRegistry registry) {
+                                 Optional<String> apiToken, com.codahale.metrics.MetricRegistry registry) {
         SentinelMetrics metrics = new SentinelMetrics(registry);
         MonotonicClock clock = MonotonicClock.SYSTEM;
         ClusterPaths paths = new ClusterPaths(c.zookeeper.root, c.cluster);
@@ -51,9 +51,11 @@ public record Sentinel(List<Managed> managed, SentinelView view) {
                 c.node.tags.nofailover, c.apiUrl());
         LocalProbe probe = new LocalProbe(jdbc, c.node.id, c.node.host, c.postgres.port,
                 () -> control.isRunning() ? Optional.empty() : control.controlData());
+        FailsafeLeases leases = new FailsafeLeases(clock);
         Observer observer = new Observer(self, probe,
                 new PeerProbe(jdbc), new Registry(session, cache, c.node.id, zkTimeout), cache, session, clock,
-                checkTimeout, Duration.ofSeconds(1), checkInterval, metrics, c.fencing.selfFenceTimeout.toJavaDuration());
+                checkTimeout, Duration.ofSeconds(1), checkInterval, metrics, c.fencing.selfFenceTimeout.toJavaDuration(),
+                leases);
         Standing standing = new Standing(session, c.node.id);
         SelfFence selfFence = new SelfFence(c.node.id, control, session, standing, observer::latest, clock,
                 c.fencing.selfFence.equals("readonly"), c.fencing.selfFenceTimeout.toJavaDuration(), metrics);
@@ -67,6 +69,10 @@ public record Sentinel(List<Managed> managed, SentinelView view) {
                 c.failover.switchoverTimeout.toJavaDuration());
         LeaderDuties leaderDuties = new LeaderDuties(c.node.id, c.cluster, session, cache, writes, clock, policy, failover,
                 metrics);
+        leaderDuties.leases(leases);
+        if (c.failsafeEnabled()) {
+            selfFence.failsafe(new FailsafeClient(c.node.id, cache, apiToken, c.failureDetection.fixedQuorum()));
+        }
         if (c.replication.synchronous.equals("quorum")) {
             leaderDuties.synchronous(new SyncManager(cache, writes, admin, c.replication.synchronousCount,
                     c.replication.synchronousFallback.equals("async")));
@@ -75,7 +81,7 @@ public record Sentinel(List<Managed> managed, SentinelView view) {
 
         SentinelView view = new SentinelView(c.node.id, c.cluster, observer, cache, leadership, leaderDuties, session,
                 reconciler);
-        return new Sentinel(List.of(session, cache, new io.pgsentinel.sentinel.zk.IdentityGuard(cache, session, self),
+        return new Sentinel(leases, List.of(session, cache, new io.pgsentinel.sentinel.zk.IdentityGuard(cache, session, self),
                 leadership, selfFence, loop), view);
     }
 }

@@ -22,7 +22,8 @@ class ReplicationTest {
                 .contains("passfile=" + dir.resolve(".pg-sentinel-replication.pgpass")).doesNotContain("s3cr");
         Path passfile = dir.resolve(".pg-sentinel-replication.pgpass");
         assertThat(Files.readString(passfile)).isEqualTo("*:*:*:replicator:s3cr\\:et\n");
-        assertThat(Files.getPosixFilePermissions(passfile).toString()).isEqualTo("[OWNER_READ, OWNER_WRITE]");
+        assertThat(Files.getPosixFilePermissions(passfile)).containsExactlyInAnyOrder(
+                java.nio.file.attribute.PosixFilePermission.OWNER_READ, java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
         assertThat(r.sourceServer(new PgControl.Upstream("h", 1))).doesNotContain("s3cr");
         assertThat(r.environment(data)).containsEntry("PGPASSFILE", passfile.toString());
         assertThat(Replication.slotName("DB-1.east")).isEqualTo("db_1_east");
