@@ -1,0 +1,118 @@
+package io.pgsentinel.sentinel.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pgsentinel.sentinel.demo.LocalSentinel;
+import io.pgsentinel.shared.topology.Topology;
+import io.pgsentinel.testkit.Await;
+import io.pgsentinel.testkit.KitRun;
+import io.pgsentinel.testkit.TcpProxy;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Failsafe (issue "Resilience"): a ZooKeeper outage does not take down a healthy primary when a
+ * quorum of sentinels confirm they are cut off too; without failsafe, or when the other sentinels
+ * still reach ZooKeeper, the primary fences itself as before. Never two writable primaries.
+ */
+class FailsafeIT {
+    private SentinelCluster cluster;
+    private WriteSampler sampler;
+
+    @AfterEach
+    void stop() {
+        if (sampler != null) {
+            sampler.close();
+        }
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private void start(boolean failsafe) throws Exception {
+        Path token = KitRun.get().newDirectory("token").resolve("api.token");
+        Files.writeString(token, "failsafe-token\n");
+        cluster = SentinelCluster.start(2, y -> y + "api:\n  tokenFile: " + token + "\nfailsafe: " + (failsafe ? "on" : "off")
+                + "\n");
+        cluster.awaitTopology("healthy", t -> t.primary().id().equals("node1") && t.replicas().stream()
+                .allMatch(r -> r.state().json().equals("streaming")));
+        sampler = new WriteSampler(cluster.pg().nodes());
+    }
+
+    /** Whether the primary's server ran and accepted a write all through {@code window}. */
+    private boolean primaryServesThroughout(Duration window) {
+        long until = System.nanoTime() + window.toNanos();
+        long pid = cluster.pg().primary().requirePostmasterPid();
+        while (System.nanoTime() < until) {
+            if (!cluster.pg().primary().isRunning() || cluster.pg().primary().requirePostmasterPid() != pid) {
+                return false;
+            }
+            cluster.pg().primary().execute("INSERT INTO sampler (node) VALUES ('failsafe-check')");
+            Await.until("the next check", Duration.ofSeconds(1), Duration.ofMillis(250), () -> true);
+        }
+        return true;
+    }
+
+    @Test
+    void withFailsafeAZooKeeperOutageLeavesTheHealthyPrimaryServing() throws Exception {
+        start(true);
+        long pid = cluster.pg().primary().requirePostmasterPid();
+        cluster.zk().loseQuorum();
+        // well past half the session timeout (when it would fence) and past the session expiry
+        assertThat(primaryServesThroughout(Duration.ofSeconds(12))).as("the primary kept serving").isTrue();
+        assertThat(cluster.sentinel("node1").log()).contains("failsafe: quorum of leases");
+        assertThat(cluster.sentinel("node2").log() + cluster.sentinel("node3").log()).contains("lease granted to node1");
+        cluster.zk().restoreAll();
+        Topology after = cluster.awaitTopology("the cluster back, all streaming", t -> t.replicas().stream()
+                .allMatch(r -> r.state().json().equals("streaming")));
+        assertThat(after.epoch()).isEqualTo(1);
+        assertThat(after.primary().id()).isEqualTo("node1");
+        assertThat(cluster.pg().primary().requirePostmasterPid()).as("never restarted").isEqualTo(pid);
+        sampler.assertNeverTwoWritable();
+    }
+
+    @Test
+    void withoutFailsafeAZooKeeperOutageFencesThePrimaryWhichComesBackAfterwards() throws Exception {
+        start(false);
+        cluster.zk().loseQuorum();
+        Await.until("the primary to fence itself", SentinelCluster.WAIT, () -> !cluster.pg().primary().isRunning());
+        Await.until("node1's sentinel to say why", SentinelCluster.WAIT,
+                () -> cluster.sentinel("node1").log().contains("no answer from ZooKeeper"));
+        cluster.zk().restoreAll();
+        // no failover could happen (nobody could vote): ZooKeeper confirms node1, which restarts
+        Await.until("node1 to serve again", SentinelCluster.WAIT, () -> cluster.pg().primary().isRunning()
+                && !cluster.pg().primary().isInRecovery());
+        assertThat(cluster.topologyInZooKeeper().epoch()).isEqualTo(1);
+        sampler.assertNeverTwoWritable();
+    }
+
+    @Test
+    void withFailsafeAPrimaryCutOffAloneGetsNoLeasesFencesItselfAndTheClusterFailsOver() throws Exception {
+        start(true);
+        List<TcpProxy> proxies = new ArrayList<>();
+        for (int i = 0; i < cluster.zk().size(); i++) {
+            proxies.add(new TcpProxy("127.0.0.1", cluster.zk().clientPort(i)));
+        }
+        String proxied = proxies.stream().map(TcpProxy::address).collect(Collectors.joining(","));
+        LocalSentinel s1 = cluster.sentinel("node1");
+        s1.process().kill9();
+        s1.rewriteConfig(y -> y.replace(cluster.zk().connectString(), proxied));
+        s1.start();
+        s1.awaitUp(SentinelCluster.WAIT);
+        cluster.awaitTopology("node1 back", t -> t.replicas().stream().allMatch(r -> r.state().json().equals("streaming")));
+        proxies.forEach(TcpProxy::cut);
+        Await.until("node1 to fence itself", SentinelCluster.WAIT, () -> !cluster.pg().primary().isRunning());
+        Await.until("node1's sentinel to say why", SentinelCluster.WAIT, () -> s1.log().contains(
+                "failsafe: no quorum of leases") && s1.log().contains("this sentinel is connected to ZooKeeper"));
+        cluster.awaitTopology("a failover", t -> t.epoch() == 2);
+        proxies.forEach(TcpProxy::restore);
+        sampler.assertNeverTwoWritable();
+        proxies.forEach(TcpProxy::close);
+    }
+}
