@@ -47,6 +47,11 @@ public final class LeaderDuties {
     private final FailoverExecutor failover;
     private final SentinelMetrics metrics;
     private SyncManager sync;
+    private io.pgsentinel.sentinel.postgres.RemoteAdmin admin;
+
+    void admin(io.pgsentinel.sentinel.postgres.RemoteAdmin remote) {
+        this.admin = remote;
+    }
     private FailsafeLeases leases;
 
     void leases(FailsafeLeases granted) {
@@ -200,6 +205,17 @@ public final class LeaderDuties {
                 LOG.warn("could not start switchover {}: {}", id, e.toString());
                 return;
             }
+        }
+        // the candidate must answer now, as a replica: never stop the primary for one that cannot take over
+        var cn = snapshot.nodes().get(candidate);
+        try {
+            if (cn == null || admin.receivedLsn(cn.host(), cn.port(), java.time.Duration.ofSeconds(2)) < 0) {
+                deleteSwitchover(current, "switchover refused: " + candidate + " is not a running replica now");
+                return;
+            }
+        } catch (Exception e) {
+            deleteSwitchover(current, "switchover refused: " + candidate + " does not answer now (" + e.getMessage() + ")");
+            return;
         }
         MemberReport cr = snapshot.reports().get(candidate);
         String primary = snapshot.topology().primary().id();

@@ -55,6 +55,7 @@ public final class Reconciler {
     private volatile boolean rewindFailed;
     private String repointedTo = "";
     private long repointedAt;
+    private long notStreamingSince;
     private LocalAction lastLogged;
     private String lastFailure = "";
     private volatile LocalAction latest;
@@ -100,10 +101,16 @@ public final class Reconciler {
         Topology topology = cache.topology().map(ClusterCache.VersionedTopology::topology).orElse(null);
         long now = clock.nowMillis();
         boolean streaming = local != null && local.isStreaming();
+        boolean reachable = primaryReachable(topology);
+        // "not streaming" counts only while the primary can be reached: a replica cannot be blamed
+        // for not following a primary that is down or fenced
+        if (streaming || !reachable) {
+            notStreamingSince = now;
+        }
         LocalSnapshot s = new LocalSnapshot(id, session.isConnected() && cache.isInitialized(), local,
                 control.isRunning(), topology, cache.document("fence/" + id).isPresent(), selfFence.isFenced(),
                 control.hasStandbySignal(), rejoinManual, forkLsn(topology), repointedTo,
-                streaming || repointedTo.isEmpty() ? 0 : now - repointedAt, rewindFailed, primaryReachable(topology));
+                repointedTo.isEmpty() ? 0 : now - Math.max(repointedAt, notStreamingSince), rewindFailed, reachable);
         LocalAction action = LocalDecider.decide(s);
         latest = action;
         if (lastLogged == null || action.kind() != lastLogged.kind() || !action.upstream().equals(lastLogged.upstream())) {

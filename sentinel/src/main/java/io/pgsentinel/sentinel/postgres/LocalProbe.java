@@ -35,6 +35,7 @@ public final class LocalProbe {
 
     private final Jdbc jdbc;
     private final String id;
+    private volatile long lastReceivedTimeline;
     private final String host;
     private final int port;
 
@@ -80,8 +81,13 @@ public final class LocalProbe {
                         senderPort = rs.getInt(9);
                         long checkpointTimeline = rs.getLong(10);
                         configured = recovery ? upstreamOf(rs.getString(11)) : "";
+                        // a replica that does not stream shows no received timeline, and its checkpoint's
+                        // lags behind a timeline switch: remember the newest it streamed on
+                        if (recovery && receivedTimeline > 0) {
+                            lastReceivedTimeline = Math.max(lastReceivedTimeline, receivedTimeline);
+                        }
                         timeline = !recovery ? primaryTimeline
-                                : receivedTimeline > 0 ? receivedTimeline : checkpointTimeline;
+                                : Math.max(checkpointTimeline, receivedTimeline > 0 ? receivedTimeline : lastReceivedTimeline);
                     }
                     List<Standby> standbys = new ArrayList<>();
                     if (!recovery) {
