@@ -1,6 +1,5 @@
 package io.pgsentinel.sentinel.demo;
 
-import io.pgsentinel.sentinel.SentinelApplication;
 import io.pgsentinel.testkit.Await;
 import io.pgsentinel.testkit.ChildJvm;
 import io.pgsentinel.testkit.PgNode;
@@ -19,6 +18,12 @@ import java.util.function.UnaryOperator;
  * kit, with a generated configuration: for the demo and the integration tests.
  */
 public final class LocalSentinel {
+    /**
+     * The daemon's main class, by name: the application registers the demo command, which starts
+     * sentinels, so naming the class keeps the packages free of an import circle
+     * ({@code LocalSentinelTest} checks the name).
+     */
+    static final String MAIN_CLASS = "io.pgsentinel.sentinel.SentinelApplication";
     private final String id;
     private final PgNode node;
     private final Path config;
@@ -124,7 +129,7 @@ public final class LocalSentinel {
 
     /** Starts the sentinel as a child JVM: {@code server <config>}. */
     public void start() {
-        process = ChildJvm.builder("sentinel-" + id, SentinelApplication.class.getName())
+        process = ChildJvm.builder("sentinel-" + id, MAIN_CLASS)
                 .args("server", config.toString()).start();
     }
 

@@ -206,15 +206,23 @@ public final class LeaderDuties {
                 return;
             }
         }
-        // the candidate must answer now, as a replica: never stop the primary for one that cannot take over
+        // the candidate must answer now, as a replica: never stop the primary for one that cannot take
+        // over; a switchover resumed from a previous leader whose candidate is gone is rolled back
         var cn = snapshot.nodes().get(candidate);
+        String unusable = null;
         try {
             if (cn == null || admin.receivedLsn(cn.host(), cn.port(), java.time.Duration.ofSeconds(2)) < 0) {
-                deleteSwitchover(current, "switchover refused: " + candidate + " is not a running replica now");
-                return;
+                unusable = candidate + " is not a running replica now";
             }
         } catch (Exception e) {
-            deleteSwitchover(current, "switchover refused: " + candidate + " does not answer now (" + e.getMessage() + ")");
+            unusable = candidate + " does not answer now (" + e.getMessage() + ")";
+        }
+        if (unusable != null) {
+            if (state.equals("running") && from != null) {
+                rollBackResumed(current, from, unusable);
+            } else {
+                deleteSwitchover(current, "switchover refused: " + unusable);
+            }
             return;
         }
         MemberReport cr = snapshot.reports().get(candidate);
@@ -225,6 +233,24 @@ public final class LeaderDuties {
         failover.beginSwitchover(current, d, snapshot, id);
         stepFailover(current);
         recordTakeover(current, now);
+    }
+
+    /** A resumed switchover that cannot finish: the old primary's fence goes with the request. */
+    private void rollBackResumed(Leadership.Term current, String from, String why) {
+        var c = session.client();
+        try {
+            List<org.apache.curator.framework.api.transaction.CuratorOp> ops = new java.util.ArrayList<>(List.of(
+                    c.transactionOp().check().forPath(current.latchPath()),
+                    c.transactionOp().delete().forPath(session.paths().switchover())));
+            if (cache.document("fence/" + from).isPresent()) {
+                ops.add(c.transactionOp().delete().forPath(session.paths().fence(from)));
+            }
+            writes.run(current, ops, "roll back the switchover");
+            LOG.warn("switchover rolled back to {}: {}", from, why);
+        } catch (Exception e) {
+            LOG.warn("could not roll back the switchover: {}", e.toString());
+        }
+        lastOutcome = "aborted: switchover rolled back to " + from + ": " + why;
     }
 
     private void deleteSwitchover(Leadership.Term current, String outcome) {

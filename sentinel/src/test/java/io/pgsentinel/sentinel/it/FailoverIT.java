@@ -16,7 +16,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,23 +24,9 @@ import org.junit.jupiter.api.Test;
  * servers accept writes at the same time; each failover ends with the surviving replica
  * streaming from the new primary.
  */
-class FailoverIT {
-    private SentinelCluster cluster;
-    private WriteSampler sampler;
+class FailoverIT extends ClusterTest {
 
-    @AfterEach
-    void stop() {
-        if (sampler != null) {
-            sampler.close();
-        }
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
 
-    private static String states(Topology t) {
-        return t.replicas().stream().map(r -> r.id() + "=" + r.state().json()).collect(Collectors.joining(","));
-    }
 
     private void startHealthy(java.util.function.UnaryOperator<String> tweak) {
         cluster = SentinelCluster.start(2, tweak);

@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -21,19 +20,8 @@ import org.junit.jupiter.api.Test;
  * quorum of sentinels confirm they are cut off too; without failsafe, or when the other sentinels
  * still reach ZooKeeper, the primary fences itself as before. Never two writable primaries.
  */
-class FailsafeIT {
-    private SentinelCluster cluster;
-    private WriteSampler sampler;
+class FailsafeIT extends ClusterTest {
 
-    @AfterEach
-    void stop() {
-        if (sampler != null) {
-            sampler.close();
-        }
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
 
     private void start(boolean failsafe) throws Exception {
         Path token = KitRun.get().newDirectory("token").resolve("api.token");

@@ -14,23 +14,12 @@ import io.pgsentinel.testkit.Processes;
 import io.pgsentinel.testkit.StopMode;
 import java.time.Duration;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** The sentinel daemon for real: three sentinel processes, PostgreSQL primary + 2 replicas, 3 ZooKeeper servers. */
-class SentinelCoreIT {
-    private SentinelCluster cluster;
+class SentinelCoreIT extends ClusterTest {
 
-    @AfterEach
-    void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
 
-    private static String states(Topology t) {
-        return t.replicas().stream().map(r -> r.id() + "=" + r.state().json()).collect(Collectors.joining(","));
-    }
 
     private Topology awaitHealthyTopology() {
         return cluster.awaitTopology("node1 primary with node2 and node3 streaming", t -> t.primary().id().equals("node1")

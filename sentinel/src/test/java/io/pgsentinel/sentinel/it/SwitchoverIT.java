@@ -18,24 +18,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** Planned switchover and maintenance mode, on real processes. */
-class SwitchoverIT {
+class SwitchoverIT extends ClusterTest {
     private static final String TOKEN = "s3cret-api-token";
-    private SentinelCluster cluster;
-    private WriteSampler sampler;
 
-    @AfterEach
-    void stop() {
-        if (sampler != null) {
-            sampler.close();
-        }
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
 
     private void start(String extraYaml) throws Exception {
         Path token = KitRun.get().newDirectory("token").resolve("api.token");
@@ -46,9 +34,6 @@ class SwitchoverIT {
         sampler = new WriteSampler(cluster.pg().nodes());
     }
 
-    private static String states(Topology t) {
-        return t.replicas().stream().map(r -> r.id() + "=" + r.state().json()).collect(Collectors.joining(","));
-    }
 
     private Http.Reply post(String path, String body, String token) {
         return Http.post(cluster.sentinel("node2").url(path), body, token);
