@@ -111,7 +111,8 @@ public final class LocalProbe {
     private MemberReport down(String sentinelState, SQLException e) {
         // a cleanly stopped primary tells where its WAL ends: its shutdown checkpoint
         // (a planned switchover waits until the candidate received it)
-        var control = stoppedState.get();
+        // asked only of a fenced server (a switchover waits for it): not a process spawn every cycle
+        var control = "fenced".equals(sentinelState) ? stoppedState.get() : java.util.Optional.<PgControl.ControlData>empty();
         if (control.isPresent() && control.get().cleanlyShutDown()) {
             return new MemberReport(id, Instant.now(), false, Role.UNKNOWN, control.get().timeline(),
                     control.get().checkpointLsn(), -1, -1, "", "", 0, List.of(), sentinelState,
