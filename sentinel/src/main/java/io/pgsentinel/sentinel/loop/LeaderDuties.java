@@ -299,6 +299,14 @@ public final class LeaderDuties {
         lastFailoverAtMillis = recentFailoverAt(now);
         lastLogged = null;
         lastWrittenDecision = null;
+        // the last takeover's outcome outlives leaders: it is kept in the decision node
+        cache.document("decision").ifPresent(d -> {
+            try {
+                lastOutcome = Fields.parseObject(d).path("lastTakeover").asText(lastOutcome);
+            } catch (Exception e) {
+                // a malformed node tells nothing
+            }
+        });
         LOG.info("leader term {} starts: reading the cluster from ZooKeeper", current.number());
     }
 
@@ -467,6 +475,9 @@ public final class LeaderDuties {
             doc.put("summary", d.summary());
             doc.put("reason", d.reason());
             doc.put("at", d.at().toString());
+            if (!lastOutcome.isEmpty()) {
+                doc.put("lastTakeover", lastOutcome);
+            }
             boolean exists = cache.document("decision").isPresent()
                     || cache.stat(session.paths().decision()).isPresent();
             byte[] bytes = ModelCodec.encode(doc);

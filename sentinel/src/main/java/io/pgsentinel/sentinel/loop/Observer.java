@@ -179,6 +179,9 @@ public final class Observer {
         if (views.observe(id, latest.running(), now)) {
             changed.add(id + (latest.running() ? " up" : " down"));
         }
+        for (String fenced : cache.documentsUnder("fence/")) {
+            views.restartDownTimer(fenced.substring("fence/".length()), now);
+        }
         if (!changed.isEmpty()) {
             voteChanged = true;
             LOG.info("peer view changed: {}", String.join(", ", changed));

@@ -24,6 +24,17 @@ final class PeerViews {
         return true;
     }
 
+    /**
+     * A node under a fence is down on purpose: its down time does not count until the fence is
+     * lifted (a switchover rolled back, say), so that it gets its full {@code downAfter} to come back.
+     */
+    synchronized void restartDownTimer(String node, long nowMillis) {
+        Seen s = seen.get(node);
+        if (s != null && !s.up()) {
+            seen.put(node, new Seen(false, nowMillis));
+        }
+    }
+
     synchronized void retainOnly(java.util.Set<String> nodes) {
         seen.keySet().retainAll(nodes);
     }
