@@ -13,13 +13,15 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.io.IOException;
 import java.io.InputStream;
+import java.time.Duration;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * {@code POST /failsafe/lease {"primary": "node1", "epoch": 3, "durationMs": 4000}}, between
- * sentinels (authenticated): granted only by a sentinel that cannot reach ZooKeeper either, and
+ * sentinels (authenticated): granted only by a sentinel that cannot reach ZooKeeper either (its
+ * session is not connected, or a sync gets no answer within 250 ms), and
  * that knows the asker as the primary of the same epoch. The grant is a promise: until the lease
  * ends this sentinel does not vote that primary down, lead or promote.
  */
@@ -30,6 +32,8 @@ import org.slf4j.LoggerFactory;
 public final class FailsafeResource {
     private static final Logger LOG = LoggerFactory.getLogger(FailsafeResource.class);
     private static final long MAX_LEASE_MILLIS = 60_000;
+    /** Well within the asker's 500 ms wait for an answer. */
+    private static final Duration ZOOKEEPER_CHECK = Duration.ofMillis(250);
 
     private final SentinelView view;
     private final FailsafeLeases leases;
@@ -52,7 +56,7 @@ public final class FailsafeResource {
         } catch (DocumentException | IOException e) {
             return ApiAuth.error(400, "bad request: " + e.getMessage());
         }
-        if (view.session().isConnected()) {
+        if (view.session().answers(ZOOKEEPER_CHECK)) {
             return refuse("this sentinel is connected to ZooKeeper");
         }
         Topology t = view.cache().topology().map(v -> v.topology()).orElse(null);
@@ -60,9 +64,14 @@ public final class FailsafeResource {
             return refuse("this sentinel knows " + (t == null ? "no topology" : t.primary().id() + " as the primary of epoch "
                     + t.epoch()));
         }
-        long end = leases.grant(primary, duration);
-        LOG.warn("failsafe: lease granted to {} for {} ms: this sentinel will not vote it down, lead or promote "
-                + "meanwhile", primary, duration);
+        boolean renewal = leases.remainingMillis(primary) > 0;
+        leases.grant(primary, duration);
+        if (renewal) {
+            LOG.debug("failsafe: lease renewed for {} ({} ms)", primary, duration);
+        } else {
+            LOG.warn("failsafe: lease granted to {} for {} ms: this sentinel will not vote it down, lead or promote "
+                    + "meanwhile; renewals are logged at DEBUG", primary, duration);
+        }
         return Response.ok(Map.of("granted", true, "by", view.nodeId(), "durationMs", duration)).build();
     }
 

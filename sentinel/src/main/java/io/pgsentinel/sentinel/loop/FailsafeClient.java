@@ -16,8 +16,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The primary's side of failsafe: asks every other sentinel, over its authenticated API, for a
@@ -25,14 +23,11 @@ import org.slf4j.LoggerFactory;
  * (this sentinel included) no failover can happen, and the primary may keep serving.
  */
 final class FailsafeClient {
-    private static final Logger LOG = LoggerFactory.getLogger(FailsafeClient.class);
-
     private final String self;
     private final ClusterCache cache;
     private final Optional<String> token;
     private final int fixedQuorum;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
-    private String lastOutcome = "";
 
     FailsafeClient(String self, ClusterCache cache, Optional<String> token, int fixedQuorum) {
         this.self = self;
@@ -41,11 +36,22 @@ final class FailsafeClient {
         this.fixedQuorum = fixedQuorum;
     }
 
-    /** Whether a quorum of sentinels granted a lease of {@code millis} (this one counts). */
-    boolean requestLeases(long millis, Duration timeout) {
+    /** The answer to one round of lease requests. */
+    record Outcome(boolean quorum, String text) {
+    }
+
+    /**
+     * Asks every other sentinel for a lease of {@code millis}, each answer awaited up to
+     * {@code timeout}; completes with whether a quorum granted (this sentinel counts). Never
+     * blocks the caller: the self-fence watchdog must keep its own deadline.
+     */
+    CompletableFuture<Outcome> requestLeases(long millis, Duration timeout) {
         Topology t = cache.topology().map(ClusterCache.VersionedTopology::topology).orElse(null);
-        if (t == null || !t.primary().id().equals(self) || token.isEmpty()) {
-            return false;
+        if (t == null || !t.primary().id().equals(self)) {
+            return CompletableFuture.completedFuture(new Outcome(false, "this node is not the published primary"));
+        }
+        if (token.isEmpty()) {
+            return CompletableFuture.completedFuture(new Outcome(false, "no api.tokenFile to authenticate with"));
         }
         Map<String, RegisteredNode> nodes = cache.nodes();
         int quorum = fixedQuorum > 0 ? fixedQuorum : nodes.size() / 2 + 1;
@@ -63,27 +69,16 @@ final class FailsafeClient {
                     .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build();
             answers.add(http.sendAsync(request, HttpResponse.BodyHandlers.ofString())
                     .thenApply(r -> r.statusCode() == 200 ? "granted by " + n.id() : n.id() + ": " + r.body())
+                    .completeOnTimeout(n.id() + ": no answer within " + timeout.toMillis() + " ms",
+                            timeout.toMillis() + 100, TimeUnit.MILLISECONDS)
                     .exceptionally(e -> n.id() + ": unreachable"));
         }
-        int grants = 1;
-        List<String> outcome = new ArrayList<>();
-        for (CompletableFuture<String> a : answers) {
-            try {
-                String s = a.get(timeout.toMillis() + 100, TimeUnit.MILLISECONDS);
-                if (s.startsWith("granted")) {
-                    grants++;
-                }
-                outcome.add(s);
-            } catch (Exception e) {
-                outcome.add("no answer");
-            }
-        }
-        boolean ok = grants >= quorum;
-        String text = (ok ? "quorum" : "no quorum") + " of leases (" + grants + " of " + quorum + " needed): " + outcome;
-        if (!text.equals(lastOutcome)) {
-            LOG.warn("failsafe: {}", text);
-            lastOutcome = text;
-        }
-        return ok;
+        return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).thenApply(done -> {
+            List<String> outcome = answers.stream().map(CompletableFuture::join).toList();
+            long grants = 1 + outcome.stream().filter(s -> s.startsWith("granted")).count();
+            boolean ok = grants >= quorum;
+            return new Outcome(ok, (ok ? "quorum" : "no quorum") + " of leases (" + grants + " granted, this sentinel "
+                    + "included; " + quorum + " needed): " + outcome);
+        });
     }
 }

@@ -39,6 +39,7 @@ public final class SelfFence implements Managed {
     private static final Logger LOG = LoggerFactory.getLogger(SelfFence.class);
     private static final long TICK_MILLIS = 100;
     private static final long FREEZE_GAP_MILLIS = 1000;
+    private static final long LEASE_RENEWAL_MILLIS = 500;
 
     private final PgControl control;
     private final ZkSession session;
@@ -180,12 +181,16 @@ public final class SelfFence implements Managed {
                 return;
             }
             long silent = now - lastContactMillis;
+            if (failsafe != null && silent >= sessionTimeout / 4) {
+                askForLeases(now, sessionTimeout);
+            }
             if (silent >= sessionTimeout / 2) {
-                if (failsafe != null && failsafeHolds(sessionTimeout)) {
+                if (failsafe != null && now < leaseValidUntil - budget.toMillis() - 200) {
                     return;
                 }
                 selfFence("no answer from ZooKeeper for " + silent + " ms (session timeout " + sessionTimeout
-                        + " ms): fencing before the session can expire");
+                        + " ms): fencing before the session can expire" + (failsafe == null ? ""
+                        : "; failsafe: " + lastLeaseOutcome));
             }
         } catch (RuntimeException e) {
             LOG.error("self-fence watchdog tick failed", e);
@@ -193,8 +198,10 @@ public final class SelfFence implements Managed {
     }
 
     private FailsafeClient failsafe;
-    private long leaseValidUntil = Long.MIN_VALUE / 2;
+    private volatile long leaseValidUntil = Long.MIN_VALUE / 2;
     private long lastLeaseRequest = Long.MIN_VALUE / 2;
+    private final AtomicBoolean leaseRequestPending = new AtomicBoolean();
+    private volatile String lastLeaseOutcome = "no lease asked for yet";
 
     /** Turns failsafe on: before fencing on a ZooKeeper loss, ask the other sentinels for leases. */
     void failsafe(FailsafeClient client) {
@@ -202,21 +209,31 @@ public final class SelfFence implements Managed {
     }
 
     /**
-     * Whether the server may keep serving though ZooKeeper is lost: a quorum of sentinels that
-     * cannot reach ZooKeeper either granted leases, renewed every 500 ms. The leases run from when
-     * they were asked for (they start later on each grantor's clock), and the server is fenced
-     * while enough of them remain to cover the fence (E + 200 ms): never after a grantor may take
-     * part in a failover again.
+     * Failsafe: a server may keep serving though ZooKeeper is lost while a quorum of sentinels
+     * that cannot reach ZooKeeper either granted leases. The primary's sentinel starts asking at a
+     * quarter of the session timeout of silence, so that the other sentinels have time to notice
+     * the outage too before the fence deadline at half of it, and renews every 500 ms. The
+     * requests run in the background: the watchdog never waits for them, so a slow or silent
+     * peer cannot delay a fence. A lease runs from when it was asked for (it starts later on each
+     * grantor's clock), and the server is fenced while enough of it remains to cover the fence
+     * (E + 200 ms): never after a grantor may take part in a failover again.
      */
-    private boolean failsafeHolds(long sessionTimeout) {
-        long now = clock.nowMillis();
-        if (now - lastLeaseRequest >= 500) {
-            lastLeaseRequest = now;
-            if (failsafe.requestLeases(sessionTimeout, Duration.ofMillis(500))) {
-                leaseValidUntil = now + sessionTimeout;
-            }
+    private void askForLeases(long now, long sessionTimeout) {
+        if (now - lastLeaseRequest < LEASE_RENEWAL_MILLIS || !leaseRequestPending.compareAndSet(false, true)) {
+            return;
         }
-        return clock.nowMillis() < leaseValidUntil - budget.toMillis() - 200;
+        lastLeaseRequest = now;
+        failsafe.requestLeases(sessionTimeout, Duration.ofMillis(LEASE_RENEWAL_MILLIS)).whenComplete((outcome, e) -> {
+            leaseRequestPending.set(false);
+            String text = outcome == null ? "lease requests failed: " + e.getMessage() : outcome.text();
+            if (outcome != null && outcome.quorum()) {
+                leaseValidUntil = Math.max(leaseValidUntil, now + sessionTimeout);
+            }
+            if (!text.equals(lastLeaseOutcome)) {
+                LOG.warn("failsafe: {}", text);
+            }
+            lastLeaseOutcome = text;
+        });
     }
 
     private void selfFence(String reason) {

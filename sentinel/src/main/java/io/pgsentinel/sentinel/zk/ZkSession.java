@@ -172,6 +172,23 @@ public final class ZkSession implements Managed {
         }
     }
 
+    /**
+     * Whether ZooKeeper answers a sync (a round trip through the ensemble's leader, which needs a
+     * quorum) within {@code timeout}: a connected session may still sit on a server that has
+     * just lost its quorum and not yet noticed.
+     */
+    public boolean answers(Duration timeout) {
+        if (!isConnected()) {
+            return false;
+        }
+        try {
+            return await(cb -> client.sync().inBackground(cb).forPath(paths.base()), timeout).getResultCode()
+                    == KeeperException.Code.OK.intValue();
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
     @Override
     public void stop() {
         client.close();
