@@ -20,6 +20,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -41,8 +42,9 @@ import org.junit.jupiter.api.Test;
  * the primary. At the end: every acknowledged write on the final primary, never two writable
  * servers, failover times and false failovers as a table (docs/testing.md).
  *
- * <p>{@code -Dchaos.faults=N} (default 4, the CI subset; {@code -Pchaos -Dchaos.faults=30} for
- * the full run), {@code -Dchaos.seed}.
+ * <p>{@code -Dchaos.faults=N} (default 4, the CI subset, drawn at random; a multiple of 10 runs
+ * each kind N/10 times in a shuffled order), {@code -Dchaos.seed}, {@code -Dchaos.mode=async}
+ * (asynchronous replication: lost writes are counted and reported, not asserted).
  */
 class ChaosIT {
     private static final String TOKEN = "chaos-token";
@@ -53,15 +55,22 @@ class ChaosIT {
 
     private SentinelCluster cluster;
     private final Map<String, List<TcpProxy>> proxies = new HashMap<>();
+    private static final List<String> KINDS = List.of("host loss", "postmaster hang", "leader frozen past its session",
+            "leader frozen under its session", "one ZooKeeper server killed", "ZooKeeper quorum lost",
+            "primary's sentinel cut off from ZooKeeper", "replica killed during a failover",
+            "switchover during a replica restart", "timeline fork");
+
     private final Random random = new Random(Long.getLong("chaos.seed", 20261129L));
+    private final boolean synchronous = !"async".equals(System.getProperty("chaos.mode", "sync"));
 
     @Test
     void randomFaultsNeverLoseAnAcknowledgedWriteNorMakeTwoPrimaries() throws Exception {
         int faults = Integer.getInteger("chaos.faults", 4);
+        List<String> plan = plan(faults);
         Path token = KitRun.get().newDirectory("token").resolve("api.token");
         Files.writeString(token, TOKEN + "\n");
         String extra = "api:\n  tokenFile: " + token + "\nfailsafe: on\nfailover:\n  minInterval: 0s\n"
-                + "replication:\n  synchronous: quorum\n  synchronousCount: 1\n";
+                + (synchronous ? "replication:\n  synchronous: quorum\n  synchronousCount: 1\n" : "");
         cluster = SentinelCluster.start(2, y -> (y.contains("id: node3")
                 ? y.replace("  host: 127.0.0.1\n", "  host: 127.0.0.1\n  tags: {nofailover: true}\n") : y) + extra);
         try (CuratorFramework zk = cluster.zk().newClient(Duration.ofSeconds(10));
@@ -78,7 +87,7 @@ class ChaosIT {
             List<Outcome> outcomes = new ArrayList<>();
             for (int i = 0; i < faults; i++) {
                 Thread.sleep(random.nextInt(2000)); // a random moment in the writers' stream
-                outcomes.add(injectRandomFault(i));
+                outcomes.add(inject(i, plan.get(i)));
                 settle();
             }
             writing.set(false);
@@ -92,7 +101,9 @@ class ChaosIT {
             long lost = acked.stream().filter(id -> !present.contains(id)).count();
             report(outcomes, acked.size(), lost, sampler);
             sampler.assertNeverTwoWritable();
-            assertThat(lost).as("acknowledged writes lost in synchronous mode").isZero();
+            if (synchronous) {
+                assertThat(lost).as("acknowledged writes lost in synchronous mode").isZero();
+            }
             assertThat(outcomes.stream().filter(o -> o.failedOver() && Boolean.FALSE.equals(o.failoverExpected()))
                     .toList()).as("false failovers").isEmpty();
             assertThat(outcomes.stream().filter(o -> Boolean.TRUE.equals(o.failoverExpected()) && !o.failedOver())
@@ -149,7 +160,8 @@ class ChaosIT {
             }
         }
         Topology t = cluster.awaitTopology("a settled cluster", x -> x.replicas().stream()
-                .allMatch(r -> r.state().json().equals("streaming")) && x.synchronous() != null && x.synchronous().active());
+                .allMatch(r -> r.state().json().equals("streaming"))
+                && (!synchronous || x.synchronous() != null && x.synchronous().active()));
         PgNode p = cluster.pg().node(t.primary().id());
         for (PgNode n : cluster.pg().nodes()) {
             if (!n.name().equals(p.name())) {
@@ -159,16 +171,26 @@ class ChaosIT {
         }
     }
 
-    private Outcome injectRandomFault(int i) throws Exception {
+    /** Each kind faults/10 times in a shuffled order when faults is a multiple of 10; drawn at random otherwise. */
+    private List<String> plan(int faults) {
+        List<String> plan = new ArrayList<>();
+        if (faults % KINDS.size() == 0) {
+            for (int r = 0; r < faults / KINDS.size(); r++) {
+                plan.addAll(KINDS);
+            }
+            Collections.shuffle(plan, random);
+        } else {
+            for (int i = 0; i < faults; i++) {
+                plan.add(KINDS.get(random.nextInt(KINDS.size())));
+            }
+        }
+        return plan;
+    }
+
+    private Outcome inject(int i, String which) throws Exception {
         Topology before = cluster.topologyInZooKeeper();
         String primary = before.primary().id();
         String leader = before.leader();
-        List<String> fault = List.of("host loss", "postmaster hang", "leader frozen past its session",
-                "leader frozen under its session", "one ZooKeeper server killed", "ZooKeeper quorum lost",
-                "primary's sentinel cut off from ZooKeeper", "replica killed during a failover",
-                "switchover during a replica restart", "timeline fork");
-        // exactly one run per kind, in order, with -Dchaos.faults=10; drawn at random otherwise
-        String which = fault.get(Integer.getInteger("chaos.faults", 4) == fault.size() ? i : random.nextInt(fault.size()));
         long t0 = System.nanoTime();
         Boolean expected;
         switch (which) {
@@ -279,7 +301,7 @@ class ChaosIT {
         cluster.awaitTopology("a new primary after epoch " + before.epoch(), t -> t.epoch() > before.epoch());
     }
 
-    private static void report(List<Outcome> outcomes, int acked, long lost, WriteSampler sampler) {
+    private void report(List<Outcome> outcomes, int acked, long lost, WriteSampler sampler) {
         StringBuilder table = new StringBuilder(String.format("%n%-42s %5s %9s %8s%n", "fault", "runs", "failovers", "false"));
         outcomes.stream().collect(Collectors.groupingBy(Outcome::fault)).forEach((fault, list) -> table.append(
                 String.format("%-42s %5d %9d %8d%n", fault, list.size(), list.stream().filter(Outcome::failedOver).count(),
@@ -293,6 +315,7 @@ class ChaosIT {
         }
         table.append(String.format("acknowledged writes %d, lost %d; write samples %d, two writable: never%n", acked, lost,
                 sampler.rounds()));
-        Stats.record("chaos.txt", LocalDate.now() + " " + outcomes.size() + " faults" + table);
+        Stats.record("chaos.txt", LocalDate.now() + " " + outcomes.size() + " faults, "
+                + (synchronous ? "synchronous quorum" : "asynchronous") + table);
     }
 }
