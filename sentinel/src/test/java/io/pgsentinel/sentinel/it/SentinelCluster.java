@@ -19,6 +19,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -153,12 +154,26 @@ public final class SentinelCluster implements AutoCloseable {
         }
     }
 
+    /** And each server's log (the kit's and the sentinel's pg_ctl write the same file). */
+    private void keepServerLogs() {
+        Path dir = Path.of("target", "sentinel-logs", paths.cluster());
+        for (PgNode n : pg.nodes()) {
+            try {
+                Files.createDirectories(dir);
+                Files.copy(n.logFile(), dir.resolve(n.name() + "-postgres.log"), StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                // only a debugging aid
+            }
+        }
+    }
+
     @Override
     public void close() {
         for (LocalSentinel s : sentinels.values()) {
             s.close();
             keepLog(s);
         }
+        keepServerLogs();
         client.close();
         zk.close();
         pg.close();
