@@ -133,8 +133,12 @@ public final class LocalDecider {
             return rejoin(s, primary, "this server was a primary (or is fenced) and " + primary + " is the published primary");
         }
         if (!s.primaryReachable()) {
-            return LocalAction.of(LocalAction.Kind.WAIT, "the server is down and the primary " + primary
-                    + " is not reachable: waiting for it before starting as its replica");
+            // a standby stays in recovery whatever its upstream: started as it is, it reports its
+            // position, so that it can be promoted if the primary is gone for good (in synchronous
+            // mode it may be the only one known to hold every acknowledged commit); it is
+            // re-pointed (and its slot made) once a primary answers
+            return LocalAction.of(LocalAction.Kind.START_AS_IS, "the server is down and the primary " + primary
+                    + " is not reachable: starting it as the standby it is, to be re-pointed once a primary answers");
         }
         return LocalAction.toward(LocalAction.Kind.START_REPLICA, primary, "the server is down: starting it as a replica of "
                 + primary);

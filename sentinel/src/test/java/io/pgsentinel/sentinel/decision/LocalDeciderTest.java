@@ -132,6 +132,10 @@ class LocalDeciderTest {
                 Arguments.of("a replica not streaming while the primary is unreachable is never rewound",
                         new LocalSnapshot("node1", true, replica(400, 1, "", 5432), true, theirs, false, false, true, false,
                                 300, "node2", 9000, false, false), WAIT, "not streaming (yet)"),
+                Arguments.of("a stopped replica whose primary is unreachable: start it as the standby it is, "
+                                + "so it can report its position and be promoted",
+                        new LocalSnapshot("node1", true, down(), false, theirs, false, false, true, false, 300, "", 0, false,
+                                false), START_AS_IS, "starting it as the standby it is"),
                 Arguments.of("a stopped server that was a primary (no standby.signal): rewind before starting",
                         s(true, down(), false, theirs, false, false, false, false, 300, "", 0, false), REWIND,
                         "was a primary"));
