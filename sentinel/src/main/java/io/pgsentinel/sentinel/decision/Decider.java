@@ -128,7 +128,7 @@ public final class Decider {
     }
 
     /** A server that accepts writes: running, out of recovery, not fenced read-only. */
-    static boolean isWritable(MemberReport r) {
+    public static boolean isWritable(MemberReport r) {
         return r.running() && r.role() == Role.PRIMARY && !"fenced".equals(r.state());
     }
 

@@ -347,15 +347,11 @@ final class FailoverExecutor {
         }
         // the sentinel of a primary writes a heartbeat twice a second; one silent for longer than
         // its self-fence deadline lost ZooKeeper that long ago and has fenced its server
-        RegisteredNode n = cache.nodes().get(old);
-        long seen = cache.heartbeatSeenAt(old);
-        if (n != null && n.fencedAfterSilenceMillis() > 0 && seen >= 0) {
-            // a heartbeat seen before this term is counted from the term's start
-            long silent = clock.nowMillis() - Math.max(seen, p.termStartedAt);
-            if (silent >= n.fencedAfterSilenceMillis()) {
-                return "its sentinel has been silent for " + silent + " ms, beyond its self-fence deadline of "
-                        + n.fencedAfterSilenceMillis() + " ms";
-            }
+        // (a heartbeat seen before this term is counted from the term's start)
+        long silent = cache.silentBeyondFenceDeadline(old, clock.nowMillis(), p.termStartedAt);
+        if (silent >= 0) {
+            return "its sentinel has been silent for " + silent + " ms, beyond its self-fence deadline of "
+                    + cache.nodes().get(old).fencedAfterSilenceMillis() + " ms";
         }
         if (p.stonith != null && p.stonith.isDone() && Integer.valueOf(0).equals(p.stonith.getNow(-1))) {
             return "the fencing command succeeded";

@@ -190,6 +190,22 @@ public final class ClusterCache implements Managed {
         return heartbeats.getOrDefault(id, -1L);
     }
 
+    /**
+     * How long {@code id}'s sentinel has been silent beyond its self-fence deadline, counting a
+     * heartbeat seen before {@code countFromMillis} (a leader's term start) from then; -1 while it
+     * is not (no heartbeat known, no deadline registered, or heard from recently enough). A
+     * sentinel silent that long lost ZooKeeper at least that long ago and has fenced its server.
+     */
+    public long silentBeyondFenceDeadline(String id, long nowMillis, long countFromMillis) {
+        RegisteredNode n = nodes.get(id);
+        long seen = heartbeatSeenAt(id);
+        if (n == null || n.fencedAfterSilenceMillis() <= 0 || seen < 0) {
+            return -1;
+        }
+        long silent = nowMillis - Math.max(seen, countFromMillis);
+        return silent >= n.fencedAfterSilenceMillis() ? silent : -1;
+    }
+
     public Map<String, VoteSeen> votes() {
         return Map.copyOf(votes);
     }
