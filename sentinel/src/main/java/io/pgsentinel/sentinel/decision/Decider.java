@@ -105,7 +105,7 @@ public final class Decider {
         List<String> members = sync.standbys().stream().filter(id -> !id.equals(primaryId)).toList();
         int need = Math.max(1, members.size() - sync.count() + 1);
         List<MemberReport> heard = members.stream().map(id -> s.reports().get(id))
-                .filter(r -> r != null && r.running() && r.role() == Role.REPLICA).toList();
+                .filter(r -> r != null && r.running() && r.role() == Role.REPLICA && !leaderSeesDown(s, r.id())).toList();
         if (heard.size() < need) {
             return Decision.waiting(downText + "; synchronous quorum mode (ANY " + sync.count() + " of "
                     + String.join(", ", members) + "): " + heard.size() + " of them can be heard ("
@@ -347,6 +347,8 @@ public final class Decider {
                 excluded.add(n.id() + " is tagged nofailover");
             } else if (r == null) {
                 excluded.add(n.id() + " has no live sentinel");
+            } else if (leaderSeesDown(s, n.id())) {
+                excluded.add(n.id() + " does not answer the leader's probe");
             } else if (!r.running()) {
                 excluded.add(n.id() + " is not running");
             } else if (r.role() != Role.REPLICA) {
@@ -364,6 +366,18 @@ public final class Decider {
                 .thenComparing(Comparator.comparingInt(Candidate::priority).reversed())
                 .thenComparing(Candidate::id));
         return result;
+    }
+
+    /**
+     * The leader's own probe finds {@code id}'s server down. A killed sentinel's last report
+     * ("running replica at X") stays until its session expires on the servers: a server that does
+     * not answer the leader is neither a candidate nor a heard synchronous standby. Without the
+     * leader's own vote nothing is known, and nothing is excluded.
+     */
+    static boolean leaderSeesDown(Snapshot s, String id) {
+        VoteSeen mine = s.votes().get(s.leader());
+        Vote.View view = mine == null ? null : mine.vote().views().get(id);
+        return view != null && !view.up();
     }
 
     /** The primary's own report if live, and at least what the leader last knew (the snapshot). */

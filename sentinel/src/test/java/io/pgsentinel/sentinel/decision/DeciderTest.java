@@ -180,6 +180,13 @@ class DeciderTest {
                         Fixture.healthy().synchronous(1, "active", "node2", "node3").noReport("node2")
                                 .down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0), WAIT, null,
                         "synchronous quorum mode (ANY 1 of node2, node3): 1 of them can be heard (node3), 2 are needed"),
+                row("synchronous: a standby whose last report lingers but that does not answer the leader is not heard",
+                        Fixture.healthy().leader("node3").synchronous(1, "active", "node2", "node3").down("node3", "node2", 1000, 0)
+                                .down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0), WAIT, null,
+                        "1 of them can be heard (node3), 2 are needed"),
+                row("a more advanced candidate that does not answer the leader is not promoted (its report may be stale)",
+                        Fixture.healthy().leader("node3").replica("node2", 0x5000100L).down("node3", "node2", 1000, 0)
+                                .down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0), FAILOVER, "node3"),
                 row("synchronous: with ANY 2 of 2, one standby heard is enough",
                         Fixture.healthy().synchronous(2, "active", "node2", "node3").noReport("node2")
                                 .down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0), FAILOVER, "node3"),
