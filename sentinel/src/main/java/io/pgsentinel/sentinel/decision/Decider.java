@@ -34,8 +34,11 @@ public final class Decider {
         if (s.nodes().isEmpty()) {
             return Decision.waiting("no node is registered yet", null);
         }
+        // a fenced server the leader cannot reach is not taken at its report's word: after a host
+        // loss the dead sentinel's last report ("primary") lingers until its session expires
         List<String> writable = s.reports().values().stream()
-                .filter(r -> isWritable(r) && s.nodes().containsKey(r.id()))
+                .filter(r -> isWritable(r) && s.nodes().containsKey(r.id())
+                        && !(s.fences().contains(r.id()) && leaderSeesDown(s, r.id())))
                 .map(MemberReport::id).sorted().toList();
         if (s.topology() == null) {
             return bootstrap(s, p, writable);
@@ -252,8 +255,10 @@ public final class Decider {
                 ? Optional.empty()
                 : primaryReport.standbys().stream().filter(sb -> sb.name().equals(n.id())).findFirst();
         boolean streamingPerPrimary = seenByPrimary.map(sb -> "streaming".equals(sb.state())).orElse(false);
+        // the replica's own word, unless the leader cannot reach it (the report of a killed host
+        // lingers until its sentinel's session expires; the primary's word needs no such check)
         boolean streamingPerReplica = r != null && r.running() && r.isStreaming() && r.upstreamPort() == primary.port()
-                && (r.timeline() == 0 || r.timeline() == primary.timeline());
+                && (r.timeline() == 0 || r.timeline() == primary.timeline()) && !leaderSeesDown(s, n.id());
         if (!streamingPerPrimary && !streamingPerReplica) {
             return new Topology.Replica(n.id(), n.host(), n.port(), ReplicaState.DOWN, null);
         }
