@@ -251,6 +251,10 @@ public final class LeaderDuties {
             LOG.warn("could not roll back the switchover: {}", e.toString());
         }
         lastOutcome = "aborted: switchover rolled back to " + from + ": " + why;
+        // written at once: this leader may yield in its next cycle (its server is the primary
+        // again), and the next leader reads the outcome from the decision node
+        record(current, Decision.waiting("the switchover is over; waiting for " + from + " to serve again", null),
+                clock.nowMillis());
     }
 
     private void deleteSwitchover(Leadership.Term current, String outcome) {
