@@ -109,11 +109,40 @@ public final class Processes {
      * (a zombie is dead: it runs nothing and holds no memory, only its pid until reaped).
      */
     public static void killTree(long pid, Duration timeout) {
+        // Stopped first, the root forks nothing more: a child born between the listing and the
+        // SIGKILL would escape it (a PostgreSQL backend whose postmaster is gone can still write
+        // until it notices). kill(2) returns before the stop takes effect: wait for state T.
+        signal("STOP", pid);
+        long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+        while (List.of("R", "S", "D").contains(state(pid)) && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
         List<Long> tree = new ArrayList<>(descendants(pid));
+        signal("STOP", tree);
+        for (long late : descendants(pid)) {
+            if (!tree.contains(late)) {
+                tree.add(late); // forked by a child before it stopped
+            }
+        }
         tree.add(0, pid);
         // a stopped process still dies of SIGKILL, so no SIGCONT is needed first
         signal("KILL", tree);
         Await.until("processes " + tree + " to exit", timeout, () -> tree.stream().noneMatch(Processes::isAlive));
+    }
+
+    /** Every live process whose working directory is {@code dir} (a PostgreSQL server's processes: its data directory). */
+    public static List<Long> withWorkingDirectory(Path dir) {
+        List<Long> found = new ArrayList<>();
+        for (long pid : allPids()) {
+            try {
+                if (Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "cwd")).equals(dir) && isAlive(pid)) {
+                    found.add(pid);
+                }
+            } catch (IOException | UnsupportedOperationException e) {
+                // gone, or not ours to read
+            }
+        }
+        return found;
     }
 
     private static String stat(long pid) {

@@ -65,10 +65,36 @@ class PgClusterIT {
     }
 
     @Test
-    void aReplicaKilledWithSigkillAndRestartedStreamsAgain() {
+    void aReplicaKilledWithSigkillAndRestartedStreamsAgain() throws Exception {
         PgNode replica = cluster.node("node3");
         long pid = replica.requirePostmasterPid();
+        java.nio.file.Path dataDirectory = replica.dataDirectory().toRealPath();
+        // clients connecting all the time: the postmaster forks backends while it is killed, and
+        // none may outlive it (every process of a server has its data directory as working directory)
+        java.util.concurrent.atomic.AtomicBoolean storm = new java.util.concurrent.atomic.AtomicBoolean(true);
+        List<Thread> clients = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            Thread t = new Thread(() -> {
+                while (storm.get()) {
+                    try (Connection c = replica.connect(Duration.ofSeconds(1)); Statement st = c.createStatement()) {
+                        st.execute("SELECT 1");
+                    } catch (SQLException e) {
+                        // the server is being killed
+                    }
+                }
+            });
+            t.start();
+            clients.add(t);
+        }
+        Await.until("backends to come and go", Duration.ofSeconds(10),
+                () -> Processes.withWorkingDirectory(dataDirectory).size() > 5);
         replica.kill9();
+        List<Long> left = Processes.withWorkingDirectory(dataDirectory);
+        storm.set(false);
+        for (Thread t : clients) {
+            t.join();
+        }
+        assertThat(left).as("processes of the killed server").isEmpty();
         assertThat(Processes.isAlive(pid)).isFalse();
         assertThat(replica.isRunning()).isFalse();
         Await.until("primary to see node3 gone", Duration.ofSeconds(30), () -> cluster.primary()

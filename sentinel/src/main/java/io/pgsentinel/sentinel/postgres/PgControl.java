@@ -186,9 +186,24 @@ public final class PgControl {
             LOG.warn("PostgreSQL did not stop: killing postmaster {} and its children", pid.getAsLong());
             List<String> lock = lockFileLines();
             Processes.killTree(pid.getAsLong(), Duration.ofSeconds(10));
+            // every process of the server has the data directory as its working directory: none
+            // may survive its postmaster (an orphaned backend can still write until it notices)
+            List<Long> strays = strays();
+            if (!strays.isEmpty()) {
+                LOG.warn("killing {} processes of the server that outlived its postmaster: {}", strays.size(), strays);
+                Processes.signal("KILL", strays);
+            }
             removeStaleLocks(pid.getAsLong(), lock);
         }
         return "killed";
+    }
+
+    private List<Long> strays() {
+        try {
+            return Processes.withWorkingDirectory(dataDirectory.toRealPath());
+        } catch (IOException e) {
+            return List.of();
+        }
     }
 
     private List<String> lockFileLines() {
