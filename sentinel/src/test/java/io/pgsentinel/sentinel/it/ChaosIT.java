@@ -15,20 +15,14 @@ import io.pgsentinel.testkit.Stats;
 import io.pgsentinel.testkit.TcpProxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.Set;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import org.apache.curator.framework.CuratorFramework;
 import org.junit.jupiter.api.Test;
@@ -81,25 +75,18 @@ class ChaosIT {
             settle();
             cluster.pg().primary().execute("CREATE TABLE chaos (id bigint PRIMARY KEY)");
             WriteSampler sampler = new WriteSampler(cluster.pg().nodes());
-            ConcurrentLinkedQueue<Long> acked = new ConcurrentLinkedQueue<>();
-            AtomicBoolean writing = new AtomicBoolean(true);
-            List<Thread> writers = startWriters(db, acked, writing);
+            AckedWriters writers = new AckedWriters(db, "chaos", 2);
             List<Outcome> outcomes = new ArrayList<>();
             for (int i = 0; i < faults; i++) {
                 Thread.sleep(random.nextInt(2000)); // a random moment in the writers' stream
                 outcomes.add(inject(i, plan.get(i)));
                 settle();
             }
-            writing.set(false);
-            for (Thread t : writers) {
-                t.join();
-            }
+            writers.stop();
             sampler.close();
             String primary = cluster.topologyInZooKeeper().primary().id();
-            Set<Long> present = new HashSet<>();
-            cluster.pg().node(primary).queryColumn("SELECT id FROM chaos").forEach(v -> present.add(Long.parseLong(v)));
-            long lost = acked.stream().filter(id -> !present.contains(id)).count();
-            report(outcomes, acked.size(), lost, sampler);
+            long lost = writers.lostOn(cluster.pg().node(primary));
+            report(outcomes, writers.acknowledged(), lost, sampler);
             sampler.assertNeverTwoWritable();
             if (synchronous) {
                 assertThat(lost).as("acknowledged writes lost in synchronous mode").isZero();
@@ -112,28 +99,6 @@ class ChaosIT {
             proxies.values().forEach(list -> list.forEach(TcpProxy::close));
             cluster.close();
         }
-    }
-
-    private List<Thread> startWriters(RoutingDataSource db, ConcurrentLinkedQueue<Long> acked, AtomicBoolean writing) {
-        List<Thread> writers = new ArrayList<>();
-        for (int w = 0; w < 2; w++) {
-            long base = (w + 1) * 1_000_000_000L;
-            Thread t = new Thread(() -> {
-                long next = base;
-                while (writing.get()) {
-                    try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
-                        s.executeUpdate("INSERT INTO chaos VALUES (" + next + ")");
-                        acked.add(next);
-                    } catch (Exception e) {
-                        // not acknowledged
-                    }
-                    next++;
-                }
-            });
-            t.start();
-            writers.add(t);
-        }
-        return writers;
     }
 
     /** Each sentinel reaches each ZooKeeper server through a proxy of its own, so it can be cut off alone. */

@@ -10,14 +10,8 @@ import io.pgsentinel.testkit.Await;
 import io.pgsentinel.testkit.KitRun;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.Statement;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import org.apache.curator.framework.CuratorFramework;
 import org.junit.jupiter.api.Test;
@@ -99,30 +93,11 @@ class ZeroLossIT {
             awaitSettled(cluster, synchronous);
             cluster.pg().primary().execute("CREATE TABLE zl (id bigint PRIMARY KEY)");
             WriteSampler sampler = new WriteSampler(cluster.pg().nodes());
-            ConcurrentLinkedQueue<Long> acked = new ConcurrentLinkedQueue<>();
-            AtomicBoolean writing = new AtomicBoolean(true);
-            List<Thread> writers = new java.util.ArrayList<>();
-            for (int w = 0; w < 3; w++) {
-                long base = (w + 1) * 1_000_000_000L;
-                Thread t = new Thread(() -> {
-                    long next = base;
-                    while (writing.get()) {
-                        try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
-                            s.executeUpdate("INSERT INTO zl VALUES (" + next + ")");
-                            acked.add(next);
-                        } catch (Exception e) {
-                            // not acknowledged: it may or may not be there; only acknowledged ids are checked
-                        }
-                        next++;
-                    }
-                }, "writer-" + w);
-                t.start();
-                writers.add(t);
-            }
+            AckedWriters writers = new AckedWriters(db, "zl", 3);
             for (int round = 1; round <= rounds; round++) {
                 Topology before = cluster.topologyInZooKeeper();
                 String primary = before.primary().id();
-                Await.until("writes before round " + round, SentinelCluster.WAIT, () -> acked.size() > 0);
+                Await.until("writes before round " + round, SentinelCluster.WAIT, () -> writers.acknowledged() > 0);
                 if (round % 2 == 1) {
                     cluster.sentinel(primary).process().kill9();
                     cluster.pg().node(primary).kill9();
@@ -135,17 +110,11 @@ class ZeroLossIT {
                 }
                 awaitSettled(cluster, synchronous);
             }
-            writing.set(false);
-            for (Thread t : writers) {
-                t.join();
-            }
+            writers.stop();
             sampler.close();
             sampler.assertNeverTwoWritable();
             String finalPrimary = cluster.topologyInZooKeeper().primary().id();
-            Set<Long> present = new HashSet<>();
-            cluster.pg().node(finalPrimary).queryColumn("SELECT id FROM zl").forEach(v -> present.add(Long.parseLong(v)));
-            int lost = (int) acked.stream().filter(id -> !present.contains(id)).count();
-            return new Result(acked.size(), lost, rounds);
+            return new Result(writers.acknowledged(), writers.lostOn(cluster.pg().node(finalPrimary)), rounds);
         }
     }
 
