@@ -131,7 +131,7 @@ public final class Decider {
     }
 
     /** A server that accepts writes: running, out of recovery, not fenced read-only. */
-    public static boolean isWritable(MemberReport r) {
+    static boolean isWritable(MemberReport r) {
         return r.running() && r.role() == Role.PRIMARY && !"fenced".equals(r.state());
     }
 

@@ -356,20 +356,13 @@ public final class LeaderDuties {
 
     Snapshot snapshot(Leadership.Term current, long now) {
         Topology topology = cache.topology().map(ClusterCache.VersionedTopology::topology).orElse(null);
-        Set<String> fences = new HashSet<>();
-        cache.documentsUnder("fence/").forEach(f -> fences.add(f.substring("fence/".length())));
-        // A fenced primary whose sentinel has been silent beyond its self-fence deadline has stopped
-        // its server (the rule a failover relies on): its last report lingers until its session
-        // expires on the servers, and its "primary, accepting writes" is no longer believed (no
-        // split brain is reported for it). Only that claim: a fenced node that rejoins as a replica
-        // reports on, and its fence is lifted once it streams.
-        Map<String, MemberReport> members = new HashMap<>(cache.members());
-        members.values().removeIf(r -> fences.contains(r.id()) && Decider.isWritable(r)
-                && cache.silentBeyondFenceDeadline(r.id(), now, current.startedAtMillis()) >= 0);
+        Map<String, MemberReport> members = cache.members();
         // votes received before this term count from the term's start: our clock, our term
         Map<String, VoteSeen> votes = new HashMap<>();
         cache.votes().forEach((voter, seen) -> votes.put(voter,
                 new VoteSeen(seen.vote(), Math.max(seen.receivedAtMillis(), current.startedAtMillis()))));
+        Set<String> fences = new HashSet<>();
+        cache.documentsUnder("fence/").forEach(f -> fences.add(f.substring("fence/".length())));
         return new Snapshot(cluster, id, cache.nodes(), members, votes, topology, fences, cache.maintenance(),
                 lastKnownPrimaryLsn, now, lastPublishedAtMillis, lastFailoverAtMillis, clock.wallClock());
     }
