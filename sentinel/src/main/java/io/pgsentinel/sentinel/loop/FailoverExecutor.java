@@ -188,8 +188,9 @@ final class FailoverExecutor {
             p.fencedHow = how;
             LOG.info("failover: {} is fenced ({}), {} ms after the decision", old, how, now - p.decidedAt);
         }
-        if (p.switchoverId == null && !confirmSynchronousCandidate(p)) {
-            return abort(lastSyncProblem);
+        String syncProblem = p.switchoverId == null ? synchronousCandidateProblem(p) : null;
+        if (syncProblem != null) {
+            return abort(syncProblem);
         }
         RegisteredNode candidate = cache.nodes().get(p.failover.candidate());
         if (candidate == null) {
@@ -359,17 +360,17 @@ final class FailoverExecutor {
         return null;
     }
 
-    private String lastSyncProblem = "";
-
     /**
      * In synchronous quorum mode, the positions of the reports may be up to a second old: ask the
      * standbys themselves, right before promoting, and promote the most advanced of them (it holds
      * every acknowledged commit once n - k + 1 have answered). Asynchronous mode: nothing to do.
+     *
+     * @return why the promotion cannot go ahead, or null when it can
      */
-    private boolean confirmSynchronousCandidate(Plan p) {
+    private String synchronousCandidateProblem(Plan p) {
         var sync = p.snapshot.topology().synchronous();
         if (sync == null || !sync.active()) {
-            return true;
+            return null;
         }
         String old = p.failover.oldPrimary();
         List<String> members = sync.standbys().stream().filter(id -> !id.equals(old)).toList();
@@ -396,22 +397,20 @@ final class FailoverExecutor {
             }
         }
         if (heard < need) {
-            lastSyncProblem = "synchronous quorum mode: only " + heard + " of " + members + " answered, " + need
+            return "synchronous quorum mode: only " + heard + " of " + members + " answered, " + need
                     + " are needed to be sure of every acknowledged commit";
-            return false;
         }
         if (!best.equals(p.failover.candidate())) {
             RegisteredNode n = cache.nodes().get(best);
             if (n == null || n.noFailover()) {
-                lastSyncProblem = "synchronous quorum mode: the most advanced standby " + best + " cannot be promoted";
-                return false;
+                return "synchronous quorum mode: the most advanced standby " + best + " cannot be promoted";
             }
             LOG.info("failover: {} is more advanced than {} ({}): promoting it instead", best, p.failover.candidate(),
                     Lsn.format(bestLsn));
             p.failover = new Decision.FailoverPlan(old, best, bestLsn, p.failover.candidateTimeline(),
                     p.failover.lastKnownPrimaryLsn(), p.failover.downForMillis());
         }
-        return true;
+        return null;
     }
 
     /** Asks ZooKeeper itself (not the cache) whether the member node is gone. */
