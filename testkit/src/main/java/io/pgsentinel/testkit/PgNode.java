@@ -172,7 +172,7 @@ public final class PgNode {
     public void kill9() {
         OptionalLong pid = postmasterPid();
         if (pid.isPresent()) {
-            Processes.killTree(pid.getAsLong(), Duration.ofSeconds(30));
+            Processes.killServer(pid.getAsLong(), dataDirectory, Duration.ofSeconds(30));
             // Until its parent reaps it, a dead postmaster still holds its pid and PostgreSQL's
             // start takes the zombie for a running server ("lock file postmaster.pid already
             // exists"), and the same of the socket's lock file; every process of the server is

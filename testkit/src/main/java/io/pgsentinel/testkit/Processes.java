@@ -130,6 +130,25 @@ public final class Processes {
         Await.until("processes " + tree + " to exit", timeout, () -> tree.stream().noneMatch(Processes::isAlive));
     }
 
+    /**
+     * Kills a PostgreSQL server as a host loss would: its postmaster's tree, then any process still
+     * working in its data directory (every process of a server has it as working directory; an
+     * orphaned backend can still write until it notices its postmaster is gone), and waits until
+     * all are dead. Returns those found after the tree, the processes that outlived their postmaster.
+     */
+    public static List<Long> killServer(long postmasterPid, Path dataDirectory, Duration timeout) {
+        killTree(postmasterPid, timeout);
+        List<Long> strays;
+        try {
+            strays = withWorkingDirectory(dataDirectory.toRealPath());
+        } catch (IOException e) {
+            return List.of(); // the directory is gone: so is every process working in it
+        }
+        signal("KILL", strays);
+        Await.until("processes " + strays + " to exit", timeout, () -> strays.stream().noneMatch(Processes::isAlive));
+        return strays;
+    }
+
     /** Every live process whose working directory is {@code dir} (a PostgreSQL server's processes: its data directory). */
     public static List<Long> withWorkingDirectory(Path dir) {
         List<Long> found = new ArrayList<>();

@@ -185,25 +185,13 @@ public final class PgControl {
         if (pid.isPresent()) {
             LOG.warn("PostgreSQL did not stop: killing postmaster {} and its children", pid.getAsLong());
             List<String> lock = lockFileLines();
-            Processes.killTree(pid.getAsLong(), Duration.ofSeconds(10));
-            // every process of the server has the data directory as its working directory: none
-            // may survive its postmaster (an orphaned backend can still write until it notices)
-            List<Long> strays = strays();
+            List<Long> strays = Processes.killServer(pid.getAsLong(), dataDirectory, Duration.ofSeconds(10));
             if (!strays.isEmpty()) {
-                LOG.warn("killing {} processes of the server that outlived its postmaster: {}", strays.size(), strays);
-                Processes.signal("KILL", strays);
+                LOG.warn("killed {} processes of the server that outlived its postmaster: {}", strays.size(), strays);
             }
             removeStaleLocks(pid.getAsLong(), lock);
         }
         return "killed";
-    }
-
-    private List<Long> strays() {
-        try {
-            return Processes.withWorkingDirectory(dataDirectory.toRealPath());
-        } catch (IOException e) {
-            return List.of();
-        }
     }
 
     private List<String> lockFileLines() {
