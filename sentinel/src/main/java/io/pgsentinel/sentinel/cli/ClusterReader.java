@@ -28,7 +28,7 @@ final class ClusterReader implements AutoCloseable {
     static ClusterReader open(SentinelConfiguration c, Duration timeout) throws Exception {
         ClusterPaths paths = new ClusterPaths(c.zookeeper.root, c.cluster);
         ZkSession session = new ZkSession(c.zookeeper.connect, c.zookeeper.sessionTimeout.toJavaDuration(), paths,
-                MonotonicClock.SYSTEM, c.zookeeper.auth == null ? null : c.zookeeper.auth.read());
+                MonotonicClock.SYSTEM, c.zookeeper.readAuth());
         session.client().start();
         if (!session.client().blockUntilConnected((int) timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             session.stop();

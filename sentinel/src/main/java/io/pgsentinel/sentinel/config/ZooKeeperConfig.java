@@ -44,6 +44,11 @@ public class ZooKeeperConfig {
     @JsonProperty
     public AuthConfig auth;
 
+    /** The sentinels' credentials and ACLs read from their files, or null without {@code auth}. */
+    public io.pgsentinel.sentinel.zk.ZkAuth readAuth() {
+        return auth == null ? null : auth.read();
+    }
+
     /** {@code zookeeper.auth:} the sentinels' identity, and an optional read-only identity for clients. */
     public static class AuthConfig {
         @NotEmpty

@@ -37,7 +37,7 @@ public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelVie
         Duration zkTimeout = c.zookeeper.sessionTimeout.toJavaDuration().dividedBy(2);
 
         ZkSession session = new ZkSession(c.zookeeper.connect, c.zookeeper.sessionTimeout.toJavaDuration(), paths, clock,
-                c.zookeeper.auth == null ? null : c.zookeeper.auth.read());
+                c.zookeeper.readAuth());
         ClusterCache cache = new ClusterCache(session, clock);
         Leadership leadership = new Leadership(session, c.node.id, clock);
 
