@@ -48,15 +48,7 @@ public final class LeaderDuties {
     private final SentinelMetrics metrics;
     private SyncManager sync;
     private io.pgsentinel.sentinel.postgres.RemoteAdmin admin;
-
-    void admin(io.pgsentinel.sentinel.postgres.RemoteAdmin remote) {
-        this.admin = remote;
-    }
     private FailsafeLeases leases;
-
-    void leases(FailsafeLeases granted) {
-        this.leases = granted;
-    }
 
     private long term = -1;
     private long lastPublishedAtMillis;
@@ -82,6 +74,14 @@ public final class LeaderDuties {
         this.clock = clock;
         this.policy = policy;
         this.failover = failover;
+    }
+
+    void admin(io.pgsentinel.sentinel.postgres.RemoteAdmin remote) {
+        this.admin = remote;
+    }
+
+    void leases(FailsafeLeases granted) {
+        this.leases = granted;
     }
 
     /** Turns on synchronous quorum mode (replication.synchronous: quorum). */
