@@ -29,19 +29,36 @@ public final class ChildJvm implements AutoCloseable {
 
     /** Builds and starts a child JVM. */
     public static Builder builder(String name, String mainClass) {
-        return new Builder(name, mainClass);
+        return new Builder(name, mainClass, null);
+    }
+
+    /**
+     * Builds and starts {@code java -jar jar ...} as a person types it: {@code jar} as given
+     * (relative paths resolve against {@link Builder#workingDirectory}), not this JVM's class path.
+     */
+    public static Builder jar(String name, String jar) {
+        return new Builder(name, null, jar);
     }
 
     public static final class Builder {
         private final String name;
         private final String mainClass;
+        private final String jar;
+        private Path workingDirectory;
         private final List<String> jvmArgs = new ArrayList<>(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
         private final List<String> args = new ArrayList<>();
         private Map<String, String> environment = Map.of();
 
-        private Builder(String name, String mainClass) {
+        private Builder(String name, String mainClass, String jar) {
             this.name = name;
             this.mainClass = mainClass;
+            this.jar = jar;
+        }
+
+        /** Where the process starts (default: a new directory of the run, which also holds its log). */
+        public Builder workingDirectory(Path dir) {
+            this.workingDirectory = dir;
+            return this;
         }
 
         public Builder jvmArg(String arg) {
@@ -66,20 +83,24 @@ public final class ChildJvm implements AutoCloseable {
             Path argFile = dir.resolve("classpath.args");
             try {
                 // the classpath goes in an argument file: command lines have a length limit
-                Files.writeString(argFile, "-cp \"" + System.getProperty("java.class.path") + "\"\n",
-                        StandardCharsets.UTF_8);
+                Files.writeString(argFile, "-cp \"" + absoluteClassPath() + "\"\n", StandardCharsets.UTF_8);
                 List<String> command = new ArrayList<>();
                 command.add(ProcessHandle.current().info().command().orElse("java"));
                 command.add("-D" + KitRun.MARKER_PROPERTY + "=" + KitRun.marker(run.dir()));
                 command.addAll(jvmArgs);
-                command.add("@" + argFile);
-                command.add(mainClass);
+                if (jar == null) {
+                    command.add("@" + argFile);
+                    command.add(mainClass);
+                } else {
+                    command.add("-jar");
+                    command.add(jar);
+                }
                 command.addAll(args);
                 ProcessBuilder builder = new ProcessBuilder(command)
                         .redirectErrorStream(true)
                         .redirectOutput(log.toFile())
                         .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                        .directory(dir.toFile());
+                        .directory((workingDirectory == null ? dir : workingDirectory).toFile());
                 builder.environment().putAll(environment);
                 ChildJvm child = new ChildJvm(name, builder.start(), log);
                 run.register(child);
@@ -88,6 +109,21 @@ public final class ChildJvm implements AutoCloseable {
                 throw new UncheckedIOException("cannot start child JVM " + name, e);
             }
         }
+    }
+
+    /**
+     * This JVM's class path with every entry made absolute: the child runs in a directory of its
+     * own, where a relative entry ({@code java -jar sentinel/target/pg-sentinel.jar}) names nothing.
+     */
+    static String absoluteClassPath() {
+        String separator = java.io.File.pathSeparator;
+        List<String> entries = new ArrayList<>();
+        for (String entry : System.getProperty("java.class.path").split(java.util.regex.Pattern.quote(separator))) {
+            if (!entry.isEmpty()) {
+                entries.add(Path.of(entry).toAbsolutePath().normalize().toString());
+            }
+        }
+        return String.join(separator, entries);
     }
 
     public String name() {

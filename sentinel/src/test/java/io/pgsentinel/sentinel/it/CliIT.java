@@ -76,9 +76,19 @@ class CliIT {
         }
     }
 
+    /**
+     * The demo as a person starts it: {@code java -jar} with a path relative to a directory that
+     * is not the repository's (the sentinels it starts run in directories of their own).
+     */
     @Test
     void theDemoShowsAFailoverAndARejoinAndLeavesNothingBehind() {
-        ChildJvm demo = run("demo");
+        Path jar = Path.of("target", "pg-sentinel.jar").toAbsolutePath();
+        assertThat(jar).as("the shaded jar, built in the package phase").exists();
+        Path cwd = KitRun.get().newDirectory("demo-cwd");
+        String relative = cwd.relativize(jar).toString();
+        assertThat(relative).startsWith("..");
+        ChildJvm demo = ChildJvm.jar("demo", relative).workingDirectory(cwd).args("demo").start();
+        demo.awaitExit(Duration.ofSeconds(180));
         String out = demo.logText();
         assertThat(demo.awaitExit(Duration.ofSeconds(1))).as(out).isEqualTo(0);
         assertThat(out).contains("the leader published the topology:")
