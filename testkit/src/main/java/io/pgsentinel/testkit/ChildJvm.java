@@ -115,7 +115,7 @@ public final class ChildJvm implements AutoCloseable {
      * This JVM's class path with every entry made absolute: the child runs in a directory of its
      * own, where a relative entry ({@code java -jar sentinel/target/pg-sentinel.jar}) names nothing.
      */
-    static String absoluteClassPath() {
+    public static String absoluteClassPath() {
         String separator = java.io.File.pathSeparator;
         List<String> entries = new ArrayList<>();
         for (String entry : System.getProperty("java.class.path").split(java.util.regex.Pattern.quote(separator))) {

@@ -10,7 +10,11 @@ import java.util.concurrent.TimeUnit;
 
 /** {@code fencing:} how an old primary is kept from accepting writes. */
 public class FencingConfig {
-    /** {@code stop} (the only certain fence) or {@code readonly} (read-only plus terminating client backends). */
+    /**
+     * {@code stop}. {@code readonly} is still accepted and fences by a stop too: a read-only server
+     * (default_transaction_read_only) still commits a {@code BEGIN READ WRITE} from any session, so
+     * it is no fence, and a failover must never count it as one.
+     */
     @NotEmpty
     @JsonProperty
     public String selfFence = "stop";
@@ -32,6 +36,34 @@ public class FencingConfig {
     @MinDuration(value = 100, unit = TimeUnit.MILLISECONDS)
     @JsonProperty
     public Duration selfFenceTimeout = Duration.seconds(1);
+
+    /**
+     * {@code on} (the default) or {@code off}: the guard, a small process next to the sentinel
+     * that outlives it and keeps its self-fence promise while it is stopped, crashed or frozen
+     * (docs/architecture.md). Off, the leader never takes this sentinel's absence for a fence:
+     * only a stop it reports or fencing.command confirms one.
+     */
+    private String guard = "on";
+
+    @JsonProperty("guard")
+    public String getGuard() {
+        return guard;
+    }
+
+    /** YAML reads an unquoted on/off as a boolean: both forms are accepted. */
+    @JsonProperty("guard")
+    public void setGuard(Object value) {
+        this.guard = value instanceof Boolean b ? (b ? "on" : "off") : String.valueOf(value);
+    }
+
+    public boolean guardEnabled() {
+        return "on".equals(guard) || "true".equals(guard);
+    }
+
+    @ValidationMethod(message = "fencing.guard must be on or off")
+    public boolean isGuardValid() {
+        return guard != null && java.util.Set.of("on", "off", "true", "false").contains(guard);
+    }
 
     @ValidationMethod(message = "fencing.selfFence must be stop or readonly")
     public boolean isSelfFenceValid() {

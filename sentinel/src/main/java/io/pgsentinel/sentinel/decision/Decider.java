@@ -130,9 +130,9 @@ public final class Decider {
                 List.of(), List.of(primaryId), List.of());
     }
 
-    /** A server that accepts writes: running, out of recovery, not fenced read-only. */
+    /** A server that accepts writes: running and out of recovery (a fence is a stop: nothing else counts). */
     static boolean isWritable(MemberReport r) {
-        return r.running() && r.role() == Role.PRIMARY && !"fenced".equals(r.state());
+        return r.running() && r.role() == Role.PRIMARY;
     }
 
     /**

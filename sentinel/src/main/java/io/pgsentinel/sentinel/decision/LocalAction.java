@@ -17,8 +17,6 @@ public record LocalAction(Kind kind, String reason, String upstream) {
         WAIT,
         /** Stop accepting writes (stop, or read-only as configured). */
         FENCE,
-        /** Lift this sentinel's own read-only fence (the leader lifted its fence). */
-        CLEAR_READ_ONLY,
         /** Start the server as it is configured (no topology yet). */
         START_AS_IS,
         /** Start the server as the primary, after confirming the standing with ZooKeeper. */

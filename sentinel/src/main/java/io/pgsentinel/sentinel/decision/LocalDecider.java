@@ -30,7 +30,8 @@ public final class LocalDecider {
     public static LocalAction decide(LocalSnapshot s) {
         MemberReport r = s.local();
         boolean running = r != null && r.running();
-        boolean writable = running && r.role() == Role.PRIMARY && !"fenced".equals(r.state());
+        // a fence is a stop: a running server out of recovery accepts writes, whatever its report says
+        boolean writable = running && r.role() == Role.PRIMARY;
         if (!s.zkReady()) {
             return LocalAction.of(LocalAction.Kind.WAIT, s.selfFenced()
                     ? "fenced on losing ZooKeeper: it stays fenced until ZooKeeper confirms this node is the primary"
@@ -81,10 +82,6 @@ public final class LocalDecider {
         if (writable) {
             return LocalAction.of(LocalAction.Kind.NONE, "the published primary, running");
         }
-        if (running && r.role() == Role.PRIMARY) {
-            return LocalAction.of(LocalAction.Kind.CLEAR_READ_ONLY, "the fence was lifted and this node is the published "
-                    + "primary: ending its read-only fence");
-        }
         if (running) {
             return LocalAction.of(LocalAction.Kind.WAIT, "published as the primary but the server is in recovery");
         }
@@ -103,10 +100,6 @@ public final class LocalDecider {
     private static LocalAction asReplica(LocalSnapshot s, boolean running, String primary) {
         MemberReport r = s.local();
         long primaryTimeline = s.topology().primary().timeline();
-        if (running && r.role() == Role.PRIMARY) {
-            // fenced read-only: it must be stopped and rewound to follow
-            return rejoin(s, primary, "this server was a primary and is fenced read-only");
-        }
         if (running) {
             Topology.Primary p = s.topology().primary();
             boolean followsPrimary = r.isStreaming() && p.port() == r.upstreamPort() && p.host().equals(r.upstreamHost());

@@ -177,8 +177,12 @@ final class FailoverExecutor {
                     return abort(old + " was not stopped cleanly within " + switchoverTimeout.toSeconds() + " s");
                 }
                 if (p.switchoverId == null && now - p.fenceWrittenAt > fenceConfirmTimeout.toMillis()) {
+                    RegisteredNode n = cache.nodes().get(old);
+                    boolean provable = n != null && n.absenceProvesFence();
                     return abort("the fence of " + old + " was not confirmed within " + fenceConfirmTimeout.toMillis()
-                            + " ms: its sentinel did not acknowledge, its session is still alive"
+                            + " ms: its sentinel did not report it stopped, " + (provable ? "its session is still alive"
+                            : "and its absence proves nothing (its sentinel ran without its guard, or with a session "
+                            + "timeout too short for the timing rule)")
                             + (fenceCommand.isEmpty() ? ", and no fencing.command is configured" : ", and the fencing "
                             + "command did not succeed"));
                 }
@@ -340,11 +344,12 @@ final class FailoverExecutor {
             return r != null && "fenced".equals(r.state()) && !r.running() && r.flushLsn() >= 0
                     ? "its sentinel stopped it cleanly (shutdown checkpoint at " + Lsn.format(r.flushLsn()) + ")" : null;
         }
-        if (r == null && memberNodeGone(old)) {
-            return "its sentinel's session is gone, so it fenced itself";
+        if (r != null && "fenced".equals(r.state()) && !r.running()) {
+            return "its sentinel reports it stopped";
         }
-        if (r != null && "fenced".equals(r.state())) {
-            return "its sentinel reports it fenced (" + (r.running() ? "read-only" : "stopped") + ")";
+        RegisteredNode registered = cache.nodes().get(old);
+        if (r == null && registered != null && registered.absenceProvesFence() && memberNodeGone(old)) {
+            return "its sentinel's session is gone, and its guard fences the server past the self-fence deadline";
         }
         // the sentinel of a primary writes a heartbeat twice a second; one silent for longer than
         // its self-fence deadline lost ZooKeeper that long ago and has fenced its server

@@ -53,6 +53,8 @@ public final class Observer {
     private final SentinelMetrics metrics;
     private final long selfFenceMillis;
     private final FailsafeLeases leases;
+    private java.util.function.BooleanSupplier guarded = () -> false;
+    private boolean registeredGuarded;
     private java.util.Optional<String> lastLease = java.util.Optional.empty();
 
     private volatile MemberReport latest;
@@ -83,6 +85,11 @@ public final class Observer {
         this.checkTimeout = checkTimeout;
         this.reportIntervalMillis = reportInterval.toMillis();
         this.voteRefreshMillis = voteRefresh.toMillis();
+    }
+
+    /** Where to read whether this sentinel guards its server (registered, for the leader). */
+    void guarded(java.util.function.BooleanSupplier supplier) {
+        this.guarded = supplier;
     }
 
     public String selfId() {
@@ -116,9 +123,11 @@ public final class Observer {
             return;
         }
         long sessionId = session.sessionId();
-        if (registeredSession != sessionId || !cache.nodes().containsKey(id)) {
-            if (registry.register(self.withFencing(session.negotiatedSessionTimeoutMillis(), selfFenceMillis))) {
+        boolean isGuarded = guarded.getAsBoolean();
+        if (registeredSession != sessionId || !cache.nodes().containsKey(id) || isGuarded != registeredGuarded) {
+            if (registry.register(self.withFencing(session.negotiatedSessionTimeoutMillis(), selfFenceMillis, isGuarded))) {
                 registeredSession = sessionId;
+                registeredGuarded = isGuarded;
             }
         }
         boolean positionsMoved = lastWritten == null || report.position() != lastWritten.position()

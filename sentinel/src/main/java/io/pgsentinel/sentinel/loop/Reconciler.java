@@ -80,8 +80,8 @@ public final class Reconciler {
         if (rejoining) {
             return "rejoining";
         }
-        // fenced only when certain: stopped (no postmaster at all) or read-only; a frozen server is not fenced
-        boolean certain = selfFence.readOnlyActive() || !control.isRunning();
+        // fenced only when certain: stopped (no postmaster at all); a frozen server is not fenced
+        boolean certain = !control.isRunning();
         boolean fenceNode = cache.document("fence/" + id).isPresent();
         if ((fenceNode || selfFence.isFenced()) && certain) {
             return "fenced";
@@ -136,17 +136,7 @@ public final class Reconciler {
     private boolean act(LocalAction action, Topology topology) throws Exception {
         switch (action.kind()) {
             case FENCE -> {
-                boolean stop = cache.document("fence/" + id).map(Reconciler::demandsStop).orElse(false);
-                if (stop) {
-                    selfFence.stopNow("told to: " + action.reason());
-                } else {
-                    selfFence.fenceNow("told to: " + action.reason());
-                }
-                return true;
-            }
-            case CLEAR_READ_ONLY -> {
-                control.clearReadOnly(SQL_TIMEOUT);
-                selfFence.clear();
+                selfFence.stopNow("told to: " + action.reason());
                 return true;
             }
             case START_AS_IS -> {
@@ -160,8 +150,9 @@ public final class Reconciler {
                     return false;
                 }
                 LOG.info("local: {}; starting the server", answer.reason());
-                control.start(START_TIMEOUT);
+                // lifted first: the watchdog stops a server started while its self-fence stands
                 selfFence.clear();
+                control.start(START_TIMEOUT);
                 return true;
             }
             case START_REPLICA -> {
@@ -230,15 +221,6 @@ public final class Reconciler {
 
     private boolean primaryReachable(Topology topology) {
         return topology != null && peersUp.test(topology.primary().id());
-    }
-
-    /** Whether a fence node asks for a stop whatever fencing.selfFence says (a switchover's clean stop). */
-    private static boolean demandsStop(byte[] fence) {
-        try {
-            return "stop".equals(Fields.parseObject(fence).path("mode").asText());
-        } catch (Exception e) {
-            return false;
-        }
     }
 
     private PgControl.Upstream upstream(String nodeId) {

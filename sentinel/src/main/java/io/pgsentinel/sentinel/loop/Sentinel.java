@@ -27,6 +27,31 @@ import java.util.Optional;
 /** The parts of one sentinel, built from its configuration, in the order they start. */
 public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelView view) {
 
+    /**
+     * The peers the guard watches: every other registered node, by its PostgreSQL server and its
+     * sentinel's API; a failover needs a quorum of them to see the primary down, so reaching more
+     * than (peers - quorum) of them rules one out.
+     */
+    static SelfFence.Peers guardedPeers(String self, ClusterCache cache, Policy policy) {
+        java.util.Map<String, RegisteredNode> nodes = cache.nodes();
+        List<List<String>> endpoints = new java.util.ArrayList<>();
+        nodes.values().stream().filter(n -> !n.id().equals(self)).sorted(java.util.Comparator.comparing(RegisteredNode::id))
+                .forEach(n -> {
+                    List<String> each = new java.util.ArrayList<>(List.of(n.host() + ":" + n.port()));
+                    try {
+                        java.net.URI api = java.net.URI.create(n.apiUrl());
+                        if (api.getHost() != null && api.getPort() > 0) {
+                            each.add(api.getHost() + ":" + api.getPort());
+                        }
+                    } catch (IllegalArgumentException e) {
+                        // no usable API address: the server's alone
+                    }
+                    endpoints.add(List.copyOf(each));
+                });
+        // at most 0 needed: no failover is possible without this node's sentinel (a single node, say)
+        return new SelfFence.Peers(endpoints.size() - policy.quorum(nodes.size()) + 1, endpoints);
+    }
+
     public static Sentinel build(SentinelConfiguration c, Optional<String> password, Optional<String> replicationPassword,
                                  Optional<String> apiToken, com.codahale.metrics.MetricRegistry registry) {
         SentinelMetrics metrics = new SentinelMetrics(registry);
@@ -57,12 +82,20 @@ public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelVie
                 checkTimeout, Duration.ofSeconds(1), checkInterval, metrics, c.fencing.selfFenceTimeout.toJavaDuration(),
                 leases);
         Standing standing = new Standing(session, c.node.id);
-        SelfFence selfFence = new SelfFence(c.node.id, control, session, standing, observer::latest, clock,
-                c.fencing.selfFence.equals("readonly"), c.fencing.selfFenceTimeout.toJavaDuration(), metrics);
-        Reconciler reconciler = new Reconciler(c.node.id, control, admin, cache, session, selfFence, clock,
-                c.rejoin.equals("manual"), observer::sees);
         Policy policy = new Policy(c.failureDetection.downAfter.toMilliseconds(), c.failureDetection.fixedQuorum(),
                 c.replication.maxLagOnFailover.toBytes(), 5000, c.failover.minInterval.toMilliseconds());
+        Duration selfFenceBudget = c.fencing.selfFenceTimeout.toJavaDuration();
+        GuardLink guard = c.fencing.guardEnabled() ? new GuardLink(Path.of(c.postgres.dataDirectory),
+                Path.of(c.postgres.binDirectory), c.postgres.stopCommand, selfFenceBudget) : null;
+        SelfFence selfFence = new SelfFence(c.node.id, control, session, standing, observer::latest, clock,
+                selfFenceBudget, metrics, guard, () -> guardedPeers(c.node.id, cache, policy));
+        observer.guarded(selfFence::guarded);
+        if (c.fencing.selfFence.equals("readonly")) {
+            org.slf4j.LoggerFactory.getLogger(Sentinel.class).warn("fencing.selfFence: readonly fences by a stop: a "
+                    + "read-only server still commits BEGIN READ WRITE, so it is no fence");
+        }
+        Reconciler reconciler = new Reconciler(c.node.id, control, admin, cache, session, selfFence, clock,
+                c.rejoin.equals("manual"), observer::sees);
         LeaderWrites writes = new LeaderWrites(session, zkTimeout);
         FailoverExecutor failover = new FailoverExecutor(session, cache, writes, admin, clock, policy, c.fencing.command,
                 c.fencing.commandTimeout.toJavaDuration(), c.failover.fenceConfirmTimeout.toJavaDuration(), metrics,

@@ -47,6 +47,7 @@ public final class ModelCodec {
             ObjectNode fencing = o.putObject("fencing");
             fencing.put("sessionTimeoutMs", n.sessionTimeoutMillis());
             fencing.put("selfFenceMs", n.selfFenceMillis());
+            fencing.put("guarded", n.guarded());
         }
         return o;
     }
@@ -64,8 +65,9 @@ public final class ModelCodec {
         JsonNode fencing = o.has("fencing") ? Fields.object(o, "fencing", "") : Fields.mapper().createObjectNode();
         long session = Fields.optionalInteger(fencing, "sessionTimeoutMs", "fencing", 1, 3_600_000).orElse(-1L);
         long selfFence = Fields.optionalInteger(fencing, "selfFenceMs", "fencing", 1, 3_600_000).orElse(-1L);
+        boolean guarded = Fields.bool(fencing, "guarded", "fencing", false);
         try {
-            return new RegisteredNode(id, host, port, priority, noFailover, apiUrl, session, selfFence);
+            return new RegisteredNode(id, host, port, priority, noFailover, apiUrl, session, selfFence, guarded);
         } catch (IllegalArgumentException e) {
             throw new DocumentException("", e.getMessage());
         }

@@ -4,28 +4,41 @@ import io.pgsentinel.shared.zk.Names;
 
 /**
  * A node as registered in {@code nodes/<id>} (persistent, so a dead node is still known): its
- * PostgreSQL address, its tags, and where its sentinel's API is.
+ * PostgreSQL address, its tags, where its sentinel's API is, and what its absence proves.
+ *
+ * @param sessionTimeoutMillis the session timeout its sentinel negotiated, -1 when unknown
+ * @param selfFenceMillis      its sentinel's self-fence budget, -1 when unknown
+ * @param guarded              its sentinel runs its guard process and the timing rule holds for
+ *                             that session: its absence proves its server is fenced
  */
 public record RegisteredNode(String id, String host, int port, int priority, boolean noFailover, String apiUrl,
-                             long sessionTimeoutMillis, long selfFenceMillis) {
-    /** A node that did not register its fencing timings (the leader then relies on session expiry). */
+                             long sessionTimeoutMillis, long selfFenceMillis, boolean guarded) {
+    /** A node that did not register its fencing: its absence proves nothing. */
     public RegisteredNode(String id, String host, int port, int priority, boolean noFailover, String apiUrl) {
-        this(id, host, port, priority, noFailover, apiUrl, -1, -1);
+        this(id, host, port, priority, noFailover, apiUrl, -1, -1, false);
     }
 
-    /** The same registration with the negotiated session timeout and the self-fence budget. */
-    public RegisteredNode withFencing(long sessionTimeout, long selfFence) {
-        return new RegisteredNode(id, host, port, priority, noFailover, apiUrl, sessionTimeout, selfFence);
+    /** The same registration with the negotiated session timeout, the self-fence budget, and whether it is guarded. */
+    public RegisteredNode withFencing(long sessionTimeout, long selfFence, boolean isGuarded) {
+        return new RegisteredNode(id, host, port, priority, noFailover, apiUrl, sessionTimeout, selfFence, isGuarded);
+    }
+
+    /**
+     * Whether this node's sentinel being gone (its session ended, its heartbeat silent long
+     * enough) proves its server fenced: only for a guarded sentinel whose timings are known.
+     */
+    public boolean absenceProvesFence() {
+        return guarded && sessionTimeoutMillis > 0 && selfFenceMillis > 0;
     }
 
     /**
      * How long after its sentinel's last heartbeat this node's server is certainly fenced if
-     * that sentinel lost ZooKeeper: it starts fencing at half its session timeout and needs at
-     * most its self-fence budget, plus the watchdog's tick and a margin for one-way latency.
-     * -1 when unknown.
+     * that sentinel lost ZooKeeper (or stopped running: its guard keeps the same deadline): it
+     * starts fencing at half its session timeout and needs at most its self-fence budget, plus
+     * the watchdog's tick and a margin for one-way latency. -1 when its absence proves nothing.
      */
     public long fencedAfterSilenceMillis() {
-        return sessionTimeoutMillis > 0 && selfFenceMillis > 0 ? sessionTimeoutMillis / 2 + selfFenceMillis + 100 + 500 : -1;
+        return absenceProvesFence() ? sessionTimeoutMillis / 2 + selfFenceMillis + 100 + 500 : -1;
     }
 
     public RegisteredNode {

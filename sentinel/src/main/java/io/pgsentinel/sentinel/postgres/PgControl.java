@@ -1,8 +1,6 @@
 package io.pgsentinel.sentinel.postgres;
 
 import io.pgsentinel.testkit.Command;
-import io.pgsentinel.testkit.OsUser;
-import io.pgsentinel.testkit.Processes;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -25,7 +23,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Controls the local PostgreSQL server: start (always with {@code -p port}: pg_basebackup and
  * pg_rewind copy configuration files between nodes), stop with escalation until certain,
- * promote, fence read-only, re-point, rewind and clone. External programs run as the data
+ * promote, re-point, rewind and clone. External programs run as the data
  * directory's owner when the sentinel runs as root, and every one has a timeout.
  */
 public final class PgControl {
@@ -41,10 +39,10 @@ public final class PgControl {
     private final int port;
     private final String host;
     private final String startCommand;
-    private final String stopCommand;
     private final Path logFile;
     private final Jdbc jdbc;
     private final Replication replication;
+    private final ServerProcess server;
 
     public PgControl(Path binDirectory, Path dataDirectory, String host, int port, String startCommand,
                      String stopCommand, Jdbc jdbc, Replication replication) {
@@ -53,8 +51,8 @@ public final class PgControl {
         this.host = host;
         this.port = port;
         this.startCommand = startCommand == null ? "" : startCommand;
-        this.stopCommand = stopCommand == null ? "" : stopCommand;
         this.logFile = Path.of(dataDirectory + ".log");
+        this.server = new ServerProcess(binDirectory, dataDirectory, stopCommand);
         this.jdbc = jdbc;
         this.replication = replication;
     }
@@ -63,14 +61,8 @@ public final class PgControl {
         return dataDirectory;
     }
 
-    /** The owner of the data directory: external programs run as this user. */
-    private String owner() {
-        Path existing = Files.exists(dataDirectory) ? dataDirectory : dataDirectory.getParent();
-        return OsUser.ownerOf(existing);
-    }
-
     private List<String> asOwner(List<String> command) {
-        return Command.as(owner(), command);
+        return server.asOwner(command);
     }
 
     private Command.Result run(List<String> command, Duration timeout) {
@@ -79,23 +71,16 @@ public final class PgControl {
 
     /** The running postmaster's pid, or empty (also for a stale postmaster.pid). */
     public OptionalLong postmasterPid() {
-        try {
-            Path pidFile = dataDirectory.resolve("postmaster.pid");
-            if (!Files.exists(pidFile)) {
-                return OptionalLong.empty();
-            }
-            long pid = Long.parseLong(Files.readAllLines(pidFile, StandardCharsets.UTF_8).get(0).strip());
-            if (Processes.isAlive(pid) && Processes.commandLine(pid).contains(dataDirectory.toString())) {
-                return OptionalLong.of(pid);
-            }
-            return OptionalLong.empty();
-        } catch (IOException | RuntimeException e) {
-            return OptionalLong.empty();
-        }
+        return server.postmasterPid();
     }
 
     public boolean isRunning() {
-        return postmasterPid().isPresent();
+        return server.isRunning();
+    }
+
+    /** The server's processes: running or not, stopped until certain. */
+    public ServerProcess server() {
+        return server;
     }
 
     public boolean hasStandbySignal() {
@@ -154,104 +139,9 @@ public final class PgControl {
         }
     }
 
-    /**
-     * Stops the server until certain, within about {@code budget}: the configured stop
-     * command or {@code pg_ctl stop -m fast}, then {@code -m immediate}, then SIGKILL of the
-     * postmaster and its children (a frozen postmaster never finishes a pg_ctl stop).
-     * With {@code urgent} (a self-fence) the fast step is skipped.
-     *
-     * @return how it ended: "fast", "immediate", "killed", or "already stopped"
-     */
+    /** Stops the server until certain: see {@link ServerProcess#stop}. */
     public String stop(Duration budget, boolean urgent) {
-        if (!isRunning()) {
-            return "already stopped";
-        }
-        long step = Math.max(1, budget.toMillis() / 3);
-        if (!urgent) {
-            if (!stopCommand.isEmpty()) {
-                Command.run(List.of("sh", "-c", stopCommand), Duration.ofMillis(step));
-            } else {
-                pgCtlStop("fast", step);
-            }
-            if (!isRunning()) {
-                return "fast";
-            }
-        }
-        pgCtlStop("immediate", step);
-        if (!isRunning()) {
-            return "immediate";
-        }
-        OptionalLong pid = postmasterPid();
-        if (pid.isPresent()) {
-            LOG.warn("PostgreSQL did not stop: killing postmaster {} and its children", pid.getAsLong());
-            List<String> lock = lockFileLines();
-            List<Long> strays = Processes.killServer(pid.getAsLong(), dataDirectory, Duration.ofSeconds(10));
-            if (!strays.isEmpty()) {
-                LOG.warn("killed {} processes of the server that outlived its postmaster: {}", strays.size(), strays);
-            }
-            removeStaleLocks(pid.getAsLong(), lock);
-        }
-        return "killed";
-    }
-
-    private List<String> lockFileLines() {
-        try {
-            return Files.readAllLines(dataDirectory.resolve("postmaster.pid"), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            return List.of();
-        }
-    }
-
-    /**
-     * After SIGKILL every process of the server is dead, but until its parent reaps it the
-     * postmaster keeps its pid, and PostgreSQL takes that zombie for a running server ("lock file
-     * postmaster.pid already exists"). Both lock files name a dead server: remove them.
-     */
-    private void removeStaleLocks(long pid, List<String> lock) {
-        try {
-            if (lockFileLines().stream().findFirst().map(l -> l.strip().equals(Long.toString(pid))).orElse(false)) {
-                Files.deleteIfExists(dataDirectory.resolve("postmaster.pid"));
-            }
-            if (lock.size() >= 5 && !lock.get(4).isBlank()) {
-                Path socketLock = Path.of(lock.get(4).strip(), ".s.PGSQL." + lock.get(3).strip() + ".lock");
-                if (Files.exists(socketLock) && Files.readAllLines(socketLock, StandardCharsets.UTF_8).stream()
-                        .findFirst().map(l -> l.strip().equals(Long.toString(pid))).orElse(false)) {
-                    Files.deleteIfExists(socketLock);
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            LOG.warn("could not remove the stale lock files of the killed server: {}", e.toString());
-        }
-    }
-
-    private void pgCtlStop(String mode, long millis) {
-        // pg_ctl's -t is in whole seconds: bound the wait ourselves as well
-        Command.run(asOwner(List.of(bin("pg_ctl"), "-D", dataDirectory.toString(), "-m", mode, "-w", "-t",
-                Long.toString(Math.max(1, (millis + 999) / 1000)), "stop")), Duration.ofMillis(millis + 500));
-    }
-
-    /** Read-only fence: new transactions read-only, every client backend terminated (advisory). */
-    public void fenceReadOnly(Duration timeout) throws SQLException {
-        jdbc.call(host, port, timeout, c -> {
-            try (Statement s = c.createStatement()) {
-                s.execute("ALTER SYSTEM SET default_transaction_read_only = on");
-                s.execute("SELECT pg_reload_conf()");
-                s.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'client backend'"
-                        + " AND pid <> pg_backend_pid()");
-            }
-            return null;
-        });
-    }
-
-    /** Lifts a read-only fence. */
-    public void clearReadOnly(Duration timeout) throws SQLException {
-        jdbc.call(host, port, timeout, c -> {
-            try (Statement s = c.createStatement()) {
-                s.execute("ALTER SYSTEM RESET default_transaction_read_only");
-                s.execute("SELECT pg_reload_conf()");
-            }
-            return null;
-        });
+        return server.stop(budget, urgent);
     }
 
     /** Points the running replica at {@code upstream} without a restart (PostgreSQL 13+). */
@@ -286,7 +176,7 @@ public final class PgControl {
             Path signal = dataDirectory.resolve("standby.signal");
             if (!Files.exists(signal)) {
                 Files.writeString(signal, "");
-                Command.run(List.of("chown", owner() + ":", signal.toString()), Duration.ofSeconds(10));
+                Command.run(List.of("chown", server.owner() + ":", signal.toString()), Duration.ofSeconds(10));
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot configure " + dataDirectory + " as a standby", e);
@@ -345,7 +235,7 @@ public final class PgControl {
     }
 
     private String bin(String program) {
-        return binDirectory.resolve(program).toString();
+        return server.bin(program);
     }
 
     /** A SQL string literal. */

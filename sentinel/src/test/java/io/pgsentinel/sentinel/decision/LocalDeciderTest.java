@@ -1,6 +1,5 @@
 package io.pgsentinel.sentinel.decision;
 
-import static io.pgsentinel.sentinel.decision.LocalAction.Kind.CLEAR_READ_ONLY;
 import static io.pgsentinel.sentinel.decision.LocalAction.Kind.CLONE;
 import static io.pgsentinel.sentinel.decision.LocalAction.Kind.FENCE;
 import static io.pgsentinel.sentinel.decision.LocalAction.Kind.NONE;
@@ -34,10 +33,6 @@ class LocalDeciderTest {
 
     static MemberReport primary(long lsn, long timeline) {
         return new MemberReport("node1", AT, true, Role.PRIMARY, timeline, lsn, -1, -1, "", "", 0, List.of(), "ok", "");
-    }
-
-    static MemberReport readOnlyFenced() {
-        return new MemberReport("node1", AT, true, Role.PRIMARY, 1, 100, -1, -1, "", "", 0, List.of(), "fenced", "");
     }
 
     static MemberReport replica(long lsn, long timeline, String status, int upstreamPort) {
@@ -83,9 +78,6 @@ class LocalDeciderTest {
                         s(true, down(), false, mine, false, true, false, false, -1, "", 0, false), START_PRIMARY, "once confirmed"),
                 Arguments.of("the published primary frozen (process alive, no answer): wait",
                         s(true, down(), true, mine, false, false, false, false, -1, "", 0, false), WAIT, "does not answer"),
-                Arguments.of("read-only fence lifted and still the primary: end it",
-                        s(true, readOnlyFenced(), true, mine, false, false, false, false, -1, "", 0, false), CLEAR_READ_ONLY,
-                        "ending its read-only fence"),
                 Arguments.of("an old primary still writable after a failover: fence it",
                         s(true, primary(500, 1), true, theirs, false, false, false, false, 300, "", 0, false), FENCE,
                         "node2 is the published primary (epoch 2)"),
@@ -102,9 +94,6 @@ class LocalDeciderTest {
                         s(true, down(), false, theirs, true, false, false, false, 300, "", 0, true), CLONE, "pg_rewind failed"),
                 Arguments.of("rejoin manual: the old primary waits and says so",
                         s(true, down(), false, theirs, true, false, false, true, 300, "", 0, false), WAIT, "rejoin is manual"),
-                Arguments.of("an old primary fenced read-only: rewind (it stops first)",
-                        s(true, readOnlyFenced(), true, theirs, true, false, false, false, 300, "", 0, false), REWIND,
-                        "fenced read-only"),
                 Arguments.of("a replica still following the old primary: re-point it",
                         s(true, replica(200, 1, "streaming", 5431), true, theirs, false, false, true, false, 300, "", 0, false),
                         REPOINT, "re-pointing to the published primary node2"),

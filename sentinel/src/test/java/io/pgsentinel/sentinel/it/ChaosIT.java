@@ -74,7 +74,7 @@ class ChaosIT {
             routeThroughProxies();
             settle();
             cluster.pg().primary().execute("CREATE TABLE chaos (id bigint PRIMARY KEY)");
-            WriteSampler sampler = new WriteSampler(cluster.pg().nodes());
+            WriteSampler sampler = new WriteSampler(cluster);
             AckedWriters writers = new AckedWriters(db, "chaos", 2);
             List<Outcome> outcomes = new ArrayList<>();
             for (int i = 0; i < faults; i++) {

@@ -32,7 +32,7 @@ class FailoverIT extends ClusterTest {
         cluster = SentinelCluster.start(2, tweak);
         cluster.awaitTopology("a healthy topology", t -> t.primary().id().equals("node1")
                 && states(t).equals("node2=streaming,node3=streaming"));
-        sampler = new WriteSampler(cluster.pg().nodes());
+        sampler = new WriteSampler(cluster);
     }
 
     /** Waits until {@code primary} is published and every other node but {@code except} streams from it. */
@@ -167,7 +167,7 @@ class FailoverIT extends ClusterTest {
         s1.awaitUp(SentinelCluster.WAIT);
         cluster.awaitTopology("a healthy topology", t -> t.primary().id().equals("node1")
                 && states(t).equals("node2=streaming,node3=streaming"));
-        sampler = new WriteSampler(cluster.pg().nodes());
+        sampler = new WriteSampler(cluster);
 
         proxies.forEach(TcpProxy::cut);
         Await.until("node1 to fence itself", SentinelCluster.WAIT, () -> !cluster.pg().primary().isRunning());

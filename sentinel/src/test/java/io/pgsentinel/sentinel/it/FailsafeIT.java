@@ -30,7 +30,7 @@ class FailsafeIT extends ClusterTest {
                 + "\n");
         cluster.awaitTopology("healthy", t -> t.primary().id().equals("node1") && t.replicas().stream()
                 .allMatch(r -> r.state().json().equals("streaming")));
-        sampler = new WriteSampler(cluster.pg().nodes());
+        sampler = new WriteSampler(cluster);
     }
 
     /** Whether the primary's server ran and accepted a write all through {@code window}. */

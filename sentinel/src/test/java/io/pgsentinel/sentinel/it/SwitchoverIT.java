@@ -31,7 +31,7 @@ class SwitchoverIT extends ClusterTest {
         cluster = SentinelCluster.start(2, y -> y + "api:\n  tokenFile: " + token + "\n" + extraYaml);
         cluster.awaitTopology("healthy", t -> t.primary().id().equals("node1") && states(t)
                 .equals("node2=streaming,node3=streaming"));
-        sampler = new WriteSampler(cluster.pg().nodes());
+        sampler = new WriteSampler(cluster);
     }
 
 

@@ -92,7 +92,7 @@ class ZeroLossIT {
                      .poolCustomizer(h -> h.setConnectionTimeout(1000)).build()) {
             awaitSettled(cluster, synchronous);
             cluster.pg().primary().execute("CREATE TABLE zl (id bigint PRIMARY KEY)");
-            WriteSampler sampler = new WriteSampler(cluster.pg().nodes());
+            WriteSampler sampler = new WriteSampler(cluster);
             AckedWriters writers = new AckedWriters(db, "zl", 3);
             for (int round = 1; round <= rounds; round++) {
                 Topology before = cluster.topologyInZooKeeper();
