@@ -7,7 +7,11 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -15,7 +19,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * A loopback TCP proxy in front of one server, to cut a single client off while everything
  * else runs: {@link #cut()} drops every connection and refuses new ones (a partition);
  * {@link #blackhole()} keeps connections open but forwards nothing (packets lost);
- * {@link #restore()} lets traffic through again.
+ * {@link #delay(Duration)} forwards everything that much later, in each direction (a slow link);
+ * {@link #restore()} lets traffic through again, without delay.
  */
 public final class TcpProxy implements AutoCloseable {
     private final String targetHost;
@@ -24,6 +29,7 @@ public final class TcpProxy implements AutoCloseable {
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private final AtomicBoolean cut = new AtomicBoolean();
     private final AtomicBoolean blackholed = new AtomicBoolean();
+    private volatile long delayNanos;
     private final Thread acceptor;
 
     public TcpProxy(String targetHost, int targetPort) {
@@ -60,9 +66,15 @@ public final class TcpProxy implements AutoCloseable {
         blackholed.set(true);
     }
 
+    /** Forwards every byte {@code latency} after it arrived, in each direction, until {@link #restore()}. */
+    public void delay(Duration latency) {
+        delayNanos = latency.toNanos();
+    }
+
     public void restore() {
         cut.set(false);
         blackholed.set(false);
+        delayNanos = 0;
     }
 
     private void acceptLoop() {
@@ -90,30 +102,59 @@ public final class TcpProxy implements AutoCloseable {
         }
     }
 
+    /** A chunk read at {@code readNanos}, to forward once the delay has passed; empty at the end. */
+    private record Chunk(long readNanos, byte[] bytes) {
+    }
+
+    /** Reads {@code from} and hands each chunk to a writer that forwards it to {@code to} when due. */
     private void pump(Socket from, Socket to) {
-        Thread t = new Thread(() -> {
+        BlockingQueue<Chunk> queue = new LinkedBlockingQueue<>();
+        Thread reader = new Thread(() -> {
             byte[] buffer = new byte[16 * 1024];
-            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+            try (InputStream in = from.getInputStream()) {
                 int n;
                 while ((n = in.read(buffer)) >= 0) {
-                    while (blackholed.get() && !cut.get()) {
-                        Await.sleep(java.time.Duration.ofMillis(10));
-                    }
-                    if (cut.get()) {
-                        break;
-                    }
-                    out.write(buffer, 0, n);
-                    out.flush();
+                    queue.add(new Chunk(System.nanoTime(), Arrays.copyOf(buffer, n)));
                 }
             } catch (IOException e) {
                 // either side closed
             } finally {
+                queue.add(new Chunk(System.nanoTime(), new byte[0]));
+            }
+        }, "tcp-proxy-read");
+        Thread writer = new Thread(() -> {
+            try (OutputStream out = to.getOutputStream()) {
+                while (true) {
+                    Chunk c = queue.take();
+                    if (c.bytes().length == 0) {
+                        break;
+                    }
+                    long due = c.readNanos() + delayNanos;
+                    while (System.nanoTime() - due < 0 && !cut.get()) {
+                        Await.sleep(Duration.ofNanos(Math.max(1_000_000L, Math.min(due - System.nanoTime(), 10_000_000L))));
+                    }
+                    while (blackholed.get() && !cut.get()) {
+                        Await.sleep(Duration.ofMillis(10));
+                    }
+                    if (cut.get()) {
+                        break;
+                    }
+                    out.write(c.bytes());
+                    out.flush();
+                }
+            } catch (IOException e) {
+                // either side closed
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
                 closeQuietly(from);
                 closeQuietly(to);
             }
-        }, "tcp-proxy-pump");
-        t.setDaemon(true);
-        t.start();
+        }, "tcp-proxy-write");
+        for (Thread t : List.of(reader, writer)) {
+            t.setDaemon(true);
+            t.start();
+        }
     }
 
     private void closeAll() {

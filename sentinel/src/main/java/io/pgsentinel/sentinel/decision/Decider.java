@@ -2,6 +2,7 @@ package io.pgsentinel.sentinel.decision;
 
 import io.pgsentinel.sentinel.model.Lsn;
 import io.pgsentinel.sentinel.model.MemberReport;
+import io.pgsentinel.sentinel.model.PromotionIntent;
 import io.pgsentinel.sentinel.model.RegisteredNode;
 import io.pgsentinel.sentinel.model.Role;
 import io.pgsentinel.sentinel.model.Standby;
@@ -34,12 +35,7 @@ public final class Decider {
         if (s.nodes().isEmpty()) {
             return Decision.waiting("no node is registered yet", null);
         }
-        // a fenced server the leader cannot reach is not taken at its report's word: after a host
-        // loss the dead sentinel's last report ("primary") lingers until its session expires
-        List<String> writable = s.reports().values().stream()
-                .filter(r -> isWritable(r) && s.nodes().containsKey(r.id())
-                        && !(s.fences().contains(r.id()) && leaderSeesDown(s, r.id())))
-                .map(MemberReport::id).sorted().toList();
+        List<String> writable = writable(s);
         if (s.topology() == null) {
             return bootstrap(s, p, writable);
         }
@@ -79,6 +75,18 @@ public final class Decider {
                     + (excluded.isEmpty() ? "the cluster has no replica" : String.join(", ", excluded)), publish);
         }
         Candidate best = candidates.get(0);
+        // a leader that announced a promotion and lost its leadership may still carry it out (it
+        // froze between its last check and pg_promote): promoting the same candidate makes that harmless
+        String announced = "";
+        if (s.intent() != null && s.intent().oldPrimary().equals(primaryId) && !s.intent().candidate().equals(best.id())) {
+            Candidate intended = candidates.stream().filter(c -> c.id().equals(s.intent().candidate())).findFirst()
+                    .orElse(null);
+            if (intended != null) {
+                announced = "; " + s.intent().leader() + " announced promoting " + intended.id() + " (" + best.id()
+                        + " is at " + Lsn.format(best.position()) + "): promoting the same";
+                best = intended;
+            }
+        }
         long primaryLsn = lastKnownPrimaryPosition(s, primaryId);
         if (primaryLsn >= 0 && primaryLsn - best.position() > p.maxLagOnFailoverBytes()) {
             return Decision.waiting(downText + "; refusing automatic failover: the best candidate " + best.id()
@@ -86,11 +94,13 @@ public final class Decider {
                     + Lsn.format(primaryLsn) + " (maxLagOnFailover " + Lsn.bytes(p.maxLagOnFailoverBytes())
                     + "); promote it by hand with a switchover if that loss is acceptable", publish);
         }
-        String others = candidates.stream().skip(1)
+        Candidate chosen = best;
+        String others = candidates.stream().filter(c -> c != chosen)
                 .map(c -> c.id() + " at " + Lsn.format(c.position()) + " on timeline " + c.timeline())
                 .reduce((a, b) -> a + ", " + b).map(t -> "; " + t).orElse("");
-        String reason = downText + "; promote " + best.id() + ", the most advanced replica (" + Lsn.format(best.position())
-                + " on timeline " + best.timeline() + ", priority " + best.priority() + others + ")";
+        String reason = downText + "; promote " + best.id() + (announced.isEmpty() ? ", the most advanced replica (" : " (")
+                + Lsn.format(best.position()) + " on timeline " + best.timeline() + ", priority " + best.priority() + others
+                + ")" + announced;
         return new Decision(Decision.Action.FAILOVER, reason, publish,
                 new Decision.FailoverPlan(primaryId, best.id(), best.position(), best.timeline(), primaryLsn,
                         down.longestDownMillis()), List.of(), List.of(primaryId), List.of());
@@ -130,6 +140,32 @@ public final class Decider {
                 List.of(), List.of(primaryId), List.of());
     }
 
+    /**
+     * Registered servers that accept writes: by their sentinel's report, or by the leader's own
+     * probe (a server promoted by a leader that died before publishing has no report). A fenced
+     * server the leader cannot reach is not taken at its report's word: after a host loss the
+     * dead sentinel's last report ("primary") lingers until its session expires.
+     */
+    static List<String> writable(Snapshot s) {
+        java.util.SortedSet<String> ids = new java.util.TreeSet<>();
+        for (MemberReport r : s.reports().values()) {
+            if (isWritable(r) && s.nodes().containsKey(r.id()) && !(s.fences().contains(r.id()) && leaderSeesDown(s, r.id()))) {
+                ids.add(r.id());
+            }
+        }
+        s.probedWritable().keySet().stream().filter(s.nodes()::containsKey).forEach(ids::add);
+        return List.copyOf(ids);
+    }
+
+    /** The timeline a writable server is on: its report's, else the leader's probe's; 0 when unknown. */
+    private static long writableTimeline(Snapshot s, String id) {
+        MemberReport r = s.reports().get(id);
+        if (r != null && isWritable(r) && r.timeline() > 0) {
+            return r.timeline();
+        }
+        return s.probedWritable().getOrDefault(id, 0L);
+    }
+
     /** A server that accepts writes: running and out of recovery (a fence is a stop: nothing else counts). */
     static boolean isWritable(MemberReport r) {
         return r.running() && r.role() == Role.PRIMARY;
@@ -145,17 +181,21 @@ public final class Decider {
                                       List<String> intruders) {
         String primaryId = current.primary().id();
         if (intruders.size() == 1 && s.fences().contains(primaryId) && !writable.contains(primaryId)) {
-            MemberReport c = s.reports().get(intruders.get(0));
-            RegisteredNode n = s.nodes().get(c.id());
-            if (c.timeline() > current.primary().timeline()) {
+            String c = intruders.get(0);
+            RegisteredNode n = s.nodes().get(c);
+            long timeline = writableTimeline(s, c);
+            if (timeline > current.primary().timeline()) {
                 Topology adopted = new Topology(current.cluster(), current.epoch() + 1,
-                        new Topology.Primary(n.id(), n.host(), n.port(), c.timeline()), List.of(), s.leader(),
-                        s.maintenance(), s.wallClock());
+                        new Topology.Primary(n.id(), n.host(), n.port(), timeline), List.of(), s.leader(),
+                        s.maintenance(), s.wallClock(), current.synchronous() == null ? null
+                        : new Topology.Synchronous(current.synchronous().count(), current.synchronous().standbys()
+                        .stream().filter(id -> !id.equals(c)).toList(), "relaxed"));
                 Topology publish = nextTopology(s, p, adopted);
+                boolean announced = s.intent() != null && s.intent().candidate().equals(c);
                 return new Decision(Decision.Action.ADOPT, "the published primary " + primaryId + " is fenced and "
-                        + c.id() + " already accepts writes on timeline " + c.timeline() + " (a failover cut short "
-                        + "after its promotion): publishing " + c.id() + " as the primary, epoch " + publish.epoch(),
-                        publish, null, writable, List.of(), List.of());
+                        + c + " already accepts writes on timeline " + timeline + " (a failover cut short after its "
+                        + "promotion" + (announced ? ", announced by " + s.intent().leader() : "") + "): publishing "
+                        + c + " as the primary, epoch " + publish.epoch(), publish, null, writable, List.of(), List.of());
             }
         }
         return new Decision(Decision.Action.SPLIT_BRAIN, String.join(" and ", intruders)
@@ -175,7 +215,8 @@ public final class Decider {
         for (String fenced : s.fences().stream().sorted().toList()) {
             MemberReport r = s.reports().get(fenced);
             if (fenced.equals(primaryId)) {
-                if (d.action() != Decision.Action.FAILOVER && d.action() != Decision.Action.SPLIT_BRAIN) {
+                if (d.action() != Decision.Action.FAILOVER && d.action() != Decision.Action.SPLIT_BRAIN
+                        && !mayHaveBeenPromoted(s)) {
                     lift.add(fenced);
                 }
             } else if (!s.nodes().containsKey(fenced) || (r != null && r.running() && r.isStreaming())) {
@@ -183,6 +224,23 @@ public final class Decider {
             }
         }
         return lift;
+    }
+
+    /**
+     * Whether the candidate of a promotion announced against the published primary may accept
+     * writes: unless the leader's own probe sees it up and in recovery, its fence must stay (a
+     * leader that announced it may have promoted it, or may still).
+     */
+    static boolean mayHaveBeenPromoted(Snapshot s) {
+        PromotionIntent i = s.intent();
+        if (i == null || s.topology() == null || !i.oldPrimary().equals(s.topology().primary().id())
+                || i.epoch() <= s.topology().epoch()) {
+            return false;
+        }
+        VoteSeen mine = s.votes().get(s.leader());
+        Vote.View view = mine == null ? null : mine.vote().views().get(i.candidate());
+        boolean seenInRecovery = view != null && view.up() && !s.probedWritable().containsKey(i.candidate());
+        return !seenInRecovery;
     }
 
     private static Decision bootstrap(Snapshot s, Policy p, List<String> writable) {

@@ -1,6 +1,7 @@
 package io.pgsentinel.sentinel.decision;
 
 import io.pgsentinel.sentinel.model.MemberReport;
+import io.pgsentinel.sentinel.model.PromotionIntent;
 import io.pgsentinel.sentinel.model.RegisteredNode;
 import io.pgsentinel.shared.topology.Topology;
 import java.time.Instant;
@@ -22,12 +23,17 @@ import java.util.Map;
  * @param lastPublishedAtMillis monotonic time of this leader's last publication (or of its election)
  * @param lastFailoverAtMillis  monotonic time of this leader's last failover, or -1
  * @param wallClock             wall-clock now, only for the {@code updatedAt} of documents
+ * @param probedWritable        servers the leader's own probe found out of recovery, with their timelines
+ *                              (a server promoted by a leader that died before publishing has no report)
+ * @param intent                the promotion a leader announced and did not publish, or null
  */
 public record Snapshot(String cluster, String leader, Map<String, RegisteredNode> nodes,
                        Map<String, MemberReport> reports, Map<String, VoteSeen> votes, Topology topology,
                        java.util.Set<String> fences, boolean maintenance, long lastKnownPrimaryLsn, long nowMillis, long lastPublishedAtMillis,
-                       long lastFailoverAtMillis, Instant wallClock) {
+                       long lastFailoverAtMillis, Instant wallClock, Map<String, Long> probedWritable,
+                       PromotionIntent intent) {
     public Snapshot {
+        probedWritable = Map.copyOf(probedWritable);
         nodes = Map.copyOf(nodes);
         reports = Map.copyOf(reports);
         votes = Map.copyOf(votes);

@@ -38,7 +38,9 @@ import java.util.concurrent.TimeUnit;
  *                                           self-fence deadline is MILLIS from now (may be &lt;= 0)
  *   disarm                                  nothing to guard (a replica, stopped, fenced)
  * </pre>
- * End of input (the sentinel is gone) while disarmed: the guard exits. Every time is monotonic.
+ * After the end of input (the sentinel is gone) the guard stays while the server runs: a server
+ * that becomes a primary then (pg_controldata says "in production") is guarded from that moment.
+ * It exits once the server is stopped. Every time is monotonic.
  */
 public final class Guard {
     /** The sentinel is "quiet" when no line came for this long: it is gone, or frozen. */
@@ -46,6 +48,7 @@ public final class Guard {
     /** Peers are probed from this long before the deadline, so that a fresh answer is there when it passes. */
     private static final long LOOK_AHEAD_NANOS = Duration.ofMillis(600).toNanos();
     private static final long TICK_MILLIS = 100;
+    private static final long STATE_CHECK_NANOS = Duration.ofSeconds(2).toNanos();
     private static final long PROBE_EVERY_NANOS = Duration.ofMillis(250).toNanos();
     private static final int CONNECT_TIMEOUT_MILLIS = 300;
 
@@ -137,12 +140,24 @@ public final class Guard {
         long lastProbe = System.nanoTime() - PROBE_EVERY_NANOS;
         CompletableFuture<Integer> probe = null;
         int reachable = Integer.MAX_VALUE;
+        long lastStateCheck = System.nanoTime() - STATE_CHECK_NANOS;
         while (true) {
             long now = System.nanoTime();
             if (!armed) {
-                if (eof) {
-                    log("the sentinel is gone and its server is not a guarded primary: exiting");
+                if (eof && !server.isRunning()) {
+                    log("the sentinel is gone and its server is not running: exiting");
                     return 0;
+                }
+                if (eof && now - lastStateCheck >= STATE_CHECK_NANOS) {
+                    // promoted after its sentinel went away (by a leader that died right after): a primary
+                    // the leader may take for fenced in its sentinel's absence, guarded from now on
+                    lastStateCheck = now;
+                    if (server.inProduction()) {
+                        log("the server runs as a primary and its sentinel is gone: guarding it");
+                        deadlineNanos = now;
+                        armed = true;
+                        continue;
+                    }
                 }
                 guarding = false;
                 reachable = Integer.MAX_VALUE;

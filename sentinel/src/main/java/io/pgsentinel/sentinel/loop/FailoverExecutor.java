@@ -75,6 +75,8 @@ final class FailoverExecutor {
         long caughtUpAt = -1;
         long fenceWrittenAt = -1;
         CompletableFuture<Integer> stonith;
+        /** pg_promote was called: the candidate may accept writes, the old primary's fence must stay. */
+        boolean promoteAttempted;
 
         Plan(Leadership.Term term, Decision decision, Snapshot snapshot, long now, String switchoverId) {
             this.switchoverId = switchoverId;
@@ -223,7 +225,18 @@ final class FailoverExecutor {
             p.caughtUpAt = clock.nowMillis();
             LOG.info("switchover: {} has received all of {}'s WAL", candidate.id(), old);
         }
+        // announced in a transaction that checks leadership, right before pg_promote: a leader
+        // deposed meanwhile (its session expired while it was frozen) cannot write, so it does not promote
+        LeaderWrites.Outcome announced = announce(term, p);
+        if (announced == LeaderWrites.Outcome.CONFLICT) {
+            return Outcome.IN_PROGRESS; // the cache did not know the node yet: again next tick
+        }
+        if (announced != LeaderWrites.Outcome.OK) {
+            return abort("could not announce the promotion of " + candidate.id() + " (" + announced
+                    + "): not promoting it");
+        }
         RemoteAdmin.Promoted promoted;
+        p.promoteAttempted = true;
         try {
             promoted = admin.promote(candidate.host(), candidate.port(), Duration.ofSeconds(30));
         } catch (Exception e) {
@@ -233,6 +246,14 @@ final class FailoverExecutor {
         LOG.info("failover: {} promoted to timeline {} (fork at {}) in {} ms", candidate.id(), promoted.timeline(),
                 promoted.forkLsn() < 0 ? "?" : Lsn.format(promoted.forkLsn()), promotedAt - p.fencedAt);
         return publish(term, p, promoted, promotedAt);
+    }
+
+    /** Writes {@code promoting}: this leader is about to promote the candidate for the next epoch. */
+    private LeaderWrites.Outcome announce(Leadership.Term term, Plan p) {
+        var intent = new io.pgsentinel.sentinel.model.PromotionIntent(p.failover.oldPrimary(), p.failover.candidate(),
+                p.snapshot.topology().epoch() + 1, p.snapshot.leader());
+        boolean exists = cache.document("promoting").isPresent();
+        return writes.putDocument(term, session.paths().promoting(), ModelCodec.encode(ModelCodec.toTree(intent)), exists);
     }
 
     private Outcome publish(Leadership.Term term, Plan p, RemoteAdmin.Promoted promoted, long promotedAt) {
@@ -253,6 +274,9 @@ final class FailoverExecutor {
                             .forPath(session.paths().historyEntryPrefix(), history)));
             if (p.switchoverId != null) {
                 ops.add(c.transactionOp().delete().forPath(session.paths().switchover()));
+            }
+            if (cache.document("promoting").isPresent()) {
+                ops.add(c.transactionOp().delete().forPath(session.paths().promoting()));
             }
             LeaderWrites.Outcome outcome = writes.run(term, ops, "publish epoch " + next.epoch());
             if (outcome != LeaderWrites.Outcome.OK) {
@@ -441,7 +465,12 @@ final class FailoverExecutor {
         Plan p = plan;
         lastAbort = why;
         plan = null;
-        if (p != null && p.switchoverId != null) {
+        if (p != null && p.switchoverId != null && p.promoteAttempted) {
+            // the candidate may accept writes: the old primary stays fenced; the next leader or cycle
+            // adopts the candidate (or fences it as an intruder), never two primaries
+            LOG.warn("switchover aborted after {} was promoted: {}; {} stays fenced", p.failover.candidate(), why,
+                    p.failover.oldPrimary());
+        } else if (p != null && p.switchoverId != null) {
             LOG.warn("switchover aborted, rolling back to {}: {}", p.failover.oldPrimary(), why);
             rollBack(p, why);
         } else {

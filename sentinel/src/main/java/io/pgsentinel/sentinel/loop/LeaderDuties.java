@@ -49,6 +49,7 @@ public final class LeaderDuties {
     private SyncManager sync;
     private io.pgsentinel.sentinel.postgres.RemoteAdmin admin;
     private FailsafeLeases leases;
+    private java.util.function.Supplier<Map<String, Long>> probedWritable = Map::of;
 
     private long term = -1;
     private long lastPublishedAtMillis;
@@ -78,6 +79,11 @@ public final class LeaderDuties {
 
     void admin(io.pgsentinel.sentinel.postgres.RemoteAdmin remote) {
         this.admin = remote;
+    }
+
+    /** Where the leader's own probe tells which servers accept writes. */
+    void probedWritable(java.util.function.Supplier<Map<String, Long>> supplier) {
+        this.probedWritable = supplier;
     }
 
     void leases(FailsafeLeases granted) {
@@ -210,15 +216,26 @@ public final class LeaderDuties {
         // over; a switchover resumed from a previous leader whose candidate is gone is rolled back
         var cn = snapshot.nodes().get(candidate);
         String unusable = null;
+        Boolean inRecovery = null;
         try {
-            if (cn == null || admin.receivedLsn(cn.host(), cn.port(), java.time.Duration.ofSeconds(2)) < 0) {
+            inRecovery = cn == null ? null : admin.inRecovery(cn.host(), cn.port(), java.time.Duration.ofSeconds(2));
+            if (cn == null || !inRecovery) {
                 unusable = candidate + " is not a running replica now";
             }
         } catch (Exception e) {
             unusable = candidate + " does not answer now (" + e.getMessage() + ")";
         }
         if (unusable != null) {
-            if (state.equals("running") && from != null) {
+            var intent = snapshot.intent();
+            boolean mayBePromoted = !Boolean.TRUE.equals(inRecovery) && intent != null
+                    && intent.candidate().equals(candidate);
+            if (state.equals("running") && from != null && (Boolean.FALSE.equals(inRecovery) || mayBePromoted)) {
+                // promoted by the previous leader (or it may have been): the old primary's fence stays; the
+                // candidate is adopted once it is seen accepting writes
+                deleteSwitchover(current, "switchover from " + from + " cut short after " + candidate
+                        + (Boolean.FALSE.equals(inRecovery) ? " was promoted" : " may have been promoted") + ": " + from
+                        + " stays fenced");
+            } else if (state.equals("running") && from != null) {
                 rollBackResumed(current, from, unusable);
             } else {
                 deleteSwitchover(current, "switchover refused: " + unusable);
@@ -364,7 +381,19 @@ public final class LeaderDuties {
         Set<String> fences = new HashSet<>();
         cache.documentsUnder("fence/").forEach(f -> fences.add(f.substring("fence/".length())));
         return new Snapshot(cluster, id, cache.nodes(), members, votes, topology, fences, cache.maintenance(),
-                lastKnownPrimaryLsn, now, lastPublishedAtMillis, lastFailoverAtMillis, clock.wallClock());
+                lastKnownPrimaryLsn, now, lastPublishedAtMillis, lastFailoverAtMillis, clock.wallClock(),
+                probedWritable.get(), intent());
+    }
+
+    /** The promotion a leader announced and did not publish; a malformed node announces nothing. */
+    private io.pgsentinel.sentinel.model.PromotionIntent intent() {
+        return cache.document("promoting").map(bytes -> {
+            try {
+                return ModelCodec.promotionIntent(bytes);
+            } catch (io.pgsentinel.shared.json.DocumentException e) {
+                return null;
+            }
+        }).orElse(null);
     }
 
     private void act(Leadership.Term current, Decision decision, Snapshot snapshot, long now) {
@@ -376,15 +405,22 @@ public final class LeaderDuties {
         for (String node : decision.unfence()) {
             var c = session.client();
             try {
-                if (writes.run(current, List.of(c.transactionOp().check().forPath(current.latchPath()),
-                        c.transactionOp().delete().forPath(session.paths().fence(node))), "lift the fence of " + node)
-                        == LeaderWrites.Outcome.OK) {
+                List<org.apache.curator.framework.api.transaction.CuratorOp> ops = new java.util.ArrayList<>(List.of(
+                        c.transactionOp().check().forPath(current.latchPath()),
+                        c.transactionOp().delete().forPath(session.paths().fence(node))));
+                if (snapshot.intent() != null && snapshot.intent().oldPrimary().equals(node)
+                        && cache.document("promoting").isPresent()) {
+                    // the announced promotion did not happen (its candidate is seen in recovery): obsolete
+                    ops.add(c.transactionOp().delete().forPath(session.paths().promoting()));
+                }
+                if (writes.run(current, ops, "lift the fence of " + node) == LeaderWrites.Outcome.OK) {
                     LOG.info("lifted the fence of {}", node);
                 }
             } catch (Exception e) {
                 LOG.warn("could not lift the fence of {}: {}", node, e.toString());
             }
         }
+        dropPublishedIntent(current, snapshot);
         switch (decision.action()) {
             case BOOTSTRAP -> {
                 if (writes.createTopology(current, decision.publish()) == LeaderWrites.Outcome.OK) {
@@ -408,6 +444,21 @@ public final class LeaderDuties {
                     });
                 }
             }
+        }
+    }
+
+    /** An announced promotion whose epoch is published (by whichever leader) announces nothing more. */
+    private void dropPublishedIntent(Leadership.Term current, Snapshot snapshot) {
+        var intent = snapshot.intent();
+        if (intent == null || snapshot.topology() == null || intent.epoch() > snapshot.topology().epoch()) {
+            return;
+        }
+        var c = session.client();
+        try {
+            writes.run(current, List.of(c.transactionOp().check().forPath(current.latchPath()),
+                    c.transactionOp().delete().forPath(session.paths().promoting())), "remove a published promotion");
+        } catch (Exception e) {
+            LOG.warn("could not remove the announced promotion: {}", e.toString());
         }
     }
 
@@ -446,6 +497,7 @@ public final class LeaderDuties {
                     c.transactionOp().create().withMode(CreateMode.PERSISTENT_SEQUENTIAL)
                             .forPath(session.paths().historyEntryPrefix(), ModelCodec.encode(h))),
                     "adopt " + decision.publish().primary().id()) == LeaderWrites.Outcome.OK) {
+                // the promotion it announced, if any, is published now: dropped next cycle
                 lastPublishedAtMillis = now;
                 lastFailoverAtMillis = now;
                 publications++;

@@ -58,6 +58,7 @@ public final class Observer {
     private java.util.Optional<String> lastLease = java.util.Optional.empty();
 
     private volatile MemberReport latest;
+    private volatile Map<String, Long> probedWritable = Map.of();
     private MemberReport lastWritten;
     private long lastReportWriteMillis = Long.MIN_VALUE / 2;
     private long lastVoteWriteMillis = Long.MIN_VALUE / 2;
@@ -162,29 +163,34 @@ public final class Observer {
         java.util.Set<String> known = new java.util.HashSet<>(nodes.keySet());
         known.add(id);
         views.retainOnly(known);
-        Map<String, CompletableFuture<Boolean>> results = new HashMap<>();
+        Map<String, CompletableFuture<PeerProbe.Seen>> results = new HashMap<>();
         for (RegisteredNode n : nodes.values()) {
             if (!n.id().equals(id)) {
                 results.put(n.id(), CompletableFuture.supplyAsync(() -> {
                     try (var timing = metrics.peerProbe().time()) {
-                        return peers.reachable(n.host(), n.port(), checkTimeout);
+                        return peers.probe(n.host(), n.port(), checkTimeout);
                     }
                 }, probes));
             }
         }
         List<String> changed = new ArrayList<>();
+        Map<String, Long> writable = new HashMap<>();
         long deadline = clock.nowMillis() + checkTimeout.toMillis() + 200;
-        for (Map.Entry<String, CompletableFuture<Boolean>> e : results.entrySet()) {
-            boolean up;
+        for (Map.Entry<String, CompletableFuture<PeerProbe.Seen>> e : results.entrySet()) {
+            PeerProbe.Seen seen;
             try {
-                up = e.getValue().get(Math.max(1, deadline - clock.nowMillis()), TimeUnit.MILLISECONDS);
+                seen = e.getValue().get(Math.max(1, deadline - clock.nowMillis()), TimeUnit.MILLISECONDS);
             } catch (Exception timeoutOrError) {
-                up = false;
+                seen = PeerProbe.Seen.DOWN;
             }
-            if (views.observe(e.getKey(), up, now)) {
-                changed.add(e.getKey() + (up ? " up" : " down"));
+            if (seen.writable()) {
+                writable.put(e.getKey(), seen.timeline());
+            }
+            if (views.observe(e.getKey(), seen.up(), now)) {
+                changed.add(e.getKey() + (seen.up() ? " up" : " down"));
             }
         }
+        probedWritable = Map.copyOf(writable);
         if (views.observe(id, latest.running(), now)) {
             changed.add(id + (latest.running() ? " up" : " down"));
         }
@@ -195,6 +201,14 @@ public final class Observer {
             voteChanged = true;
             LOG.info("peer view changed: {}", String.join(", ", changed));
         }
+    }
+
+    /**
+     * The peers whose servers this sentinel's last probe found out of recovery, with their
+     * timelines: the leader knows them even when no sentinel reports them.
+     */
+    public Map<String, Long> probedWritable() {
+        return probedWritable;
     }
 
     /** Whether this sentinel's last probe reached {@code node}'s server. */

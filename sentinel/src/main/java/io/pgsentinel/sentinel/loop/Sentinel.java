@@ -103,6 +103,7 @@ public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelVie
         LeaderDuties leaderDuties = new LeaderDuties(c.node.id, c.cluster, session, cache, writes, clock, policy, failover,
                 metrics);
         leaderDuties.leases(leases);
+        leaderDuties.probedWritable(observer::probedWritable);
         leaderDuties.admin(admin);
         if (c.failsafeEnabled()) {
             selfFence.failsafe(new FailsafeClient(c.node.id, cache, apiToken, c.failureDetection.fixedQuorum()));

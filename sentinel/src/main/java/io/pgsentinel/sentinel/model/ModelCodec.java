@@ -73,6 +73,23 @@ public final class ModelCodec {
         }
     }
 
+    // promoting
+
+    public static ObjectNode toTree(PromotionIntent i) {
+        ObjectNode o = Fields.mapper().createObjectNode();
+        o.put("oldPrimary", i.oldPrimary());
+        o.put("candidate", i.candidate());
+        o.put("epoch", i.epoch());
+        o.put("leader", i.leader());
+        return o;
+    }
+
+    public static PromotionIntent promotionIntent(byte[] bytes) throws DocumentException {
+        JsonNode o = Fields.parseObject(bytes);
+        return new PromotionIntent(nodeId(o, "oldPrimary", ""), nodeId(o, "candidate", ""),
+                Fields.integer(o, "epoch", "", 1, Long.MAX_VALUE), Fields.text(o, "leader", ""));
+    }
+
     // members/<id>
 
     public static ObjectNode toTree(MemberReport r) {

@@ -90,6 +90,17 @@ public final class ServerProcess {
     }
 
     /**
+     * Whether pg_controldata says the server runs as a primary ("in production"), without a
+     * connection: the guard has no credentials.
+     */
+    public boolean inProduction() {
+        Command.Result r = Command.run(asOwner(List.of(bin("pg_controldata"), "-D", dataDirectory.toString())),
+                Duration.ofSeconds(10));
+        return r.exitCode() == 0 && r.output().lines().anyMatch(l -> l.startsWith("Database cluster state:")
+                && l.strip().endsWith("in production"));
+    }
+
+    /**
      * Stops the server until certain, within about {@code budget}: the configured stop
      * command or {@code pg_ctl stop -m fast}, then {@code -m immediate}, then SIGKILL of the
      * postmaster and its children (a frozen postmaster never finishes a pg_ctl stop).

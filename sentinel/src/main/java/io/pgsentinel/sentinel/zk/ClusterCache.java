@@ -109,7 +109,7 @@ public final class ClusterCache implements Managed {
                 // a fence is acted on: only a well-formed one that names its own node counts
                 requireNamedAfterPath(Fields.text(Fields.parseObject(bytes), "node", ""), relative);
                 documents.put(relative, bytes);
-            } else if (relative.equals("switchover") || relative.equals("decision")) {
+            } else if (relative.equals("switchover") || relative.equals("decision") || relative.equals("promoting")) {
                 Fields.parseObject(bytes);
                 documents.put(relative, bytes);
             } else if (relative.startsWith("heartbeat/")) {

@@ -233,6 +233,23 @@ class DeciderTest {
                             assertThat(t.primary().id()).isEqualTo("node2");
                             assertThat(t.primary().timeline()).isEqualTo(2);
                         }, "the published primary node1 is fenced and node2 already accepts writes on timeline 2"),
+                row("a server promoted by a leader that died before publishing is found by the leader's probe and adopted",
+                        Fixture.healthy().leader("node3").fenced("node1").fencedStopped("node1").noReport("node2")
+                                .noVote("node2").probedWritable("node2", 2), ADOPT, null, t -> {
+                            assertThat(t.epoch()).isEqualTo(2);
+                            assertThat(t.primary().id()).isEqualTo("node2");
+                            assertThat(t.primary().timeline()).isEqualTo(2);
+                        }, "node2 already accepts writes on timeline 2"),
+                row("a successor promotes the candidate its deposed predecessor announced, not another",
+                        Fixture.healthy().leader("node3").down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0)
+                                .intent("node1", "node3", 2, "node2"), FAILOVER, "node3",
+                        "node2 announced promoting node3"),
+                row("the published primary's fence stays while the candidate announced against it may accept writes",
+                        Fixture.healthy().leader("node3").fenced("node1").intent("node1", "node2", 2, "node2")
+                                .down("node3", "node2", 1000, 0), NONE, null, "primary node1 is up"),
+                row("the published primary's fence is rolled back once the candidate announced against it is seen in recovery",
+                        Fixture.healthy().leader("node3").fenced("node1").intent("node1", "node2", 2, "node2"), NONE, null,
+                        "primary node1 is up"),
                 row("an unfenced published primary beside another writable server is split brain, never adopted",
                         Fixture.healthy().primaryOnTimeline("node2", 0x6000000L, 2), SPLIT_BRAIN, null,
                         "node2 accepts writes but node1 is the published primary", "fencing node2"),
@@ -262,6 +279,9 @@ class DeciderTest {
         }
         if (row.situation().contains("fence lifted")) {
             assertThat(d.unfence()).containsExactly("node3");
+        }
+        if (row.situation().contains("fence stays")) {
+            assertThat(d.unfence()).isEmpty();
         }
         if (row.situation().contains("rolled back")) {
             assertThat(d.unfence()).containsExactly("node1");

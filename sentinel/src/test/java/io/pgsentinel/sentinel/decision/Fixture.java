@@ -29,6 +29,8 @@ final class Fixture {
     private long lastPublishedAt = NOW - 60_000;
     private long lastFailoverAt = -1;
     private String leader = "node1";
+    private final Map<String, Long> probedWritable = new HashMap<>();
+    private io.pgsentinel.sentinel.model.PromotionIntent intent;
 
     /** Three registered nodes node1..node3, nothing else. */
     static Fixture threeNodes() {
@@ -177,8 +179,20 @@ final class Fixture {
         return this;
     }
 
+    /** The leader's own probe finds {@code id} out of recovery on {@code timeline}. */
+    Fixture probedWritable(String id, long timeline) {
+        probedWritable.put(id, timeline);
+        return this;
+    }
+
+    /** A leader announced promoting {@code candidate} in place of {@code oldPrimary} for {@code epoch}. */
+    Fixture intent(String oldPrimary, String candidate, long epoch, String by) {
+        intent = new io.pgsentinel.sentinel.model.PromotionIntent(oldPrimary, candidate, epoch, by);
+        return this;
+    }
+
     Snapshot snapshot() {
         return new Snapshot("c1", leader, nodes, reports, votes, topology, fences, maintenance, lastKnownPrimaryLsn, NOW,
-                lastPublishedAt, lastFailoverAt, WALL);
+                lastPublishedAt, lastFailoverAt, WALL, probedWritable, intent);
     }
 }

@@ -96,7 +96,6 @@ class ChaosIT {
             assertThat(outcomes.stream().filter(o -> Boolean.TRUE.equals(o.failoverExpected()) && !o.failedOver())
                     .toList()).as("missed failovers").isEmpty();
         } finally {
-            proxies.values().forEach(list -> list.forEach(TcpProxy::close));
             cluster.close();
         }
     }
@@ -104,16 +103,7 @@ class ChaosIT {
     /** Each sentinel reaches each ZooKeeper server through a proxy of its own, so it can be cut off alone. */
     private void routeThroughProxies() {
         for (LocalSentinel s : cluster.sentinels()) {
-            List<TcpProxy> mine = new ArrayList<>();
-            for (int i = 0; i < cluster.zk().size(); i++) {
-                mine.add(new TcpProxy("127.0.0.1", cluster.zk().clientPort(i)));
-            }
-            proxies.put(s.id(), mine);
-            String connect = mine.stream().map(TcpProxy::address).collect(Collectors.joining(","));
-            s.process().kill9();
-            s.rewriteConfig(y -> y.replace(cluster.zk().connectString(), connect));
-            s.start();
-            s.awaitUp(SentinelCluster.WAIT);
+            proxies.put(s.id(), cluster.proxyZooKeeper(s.id()));
         }
     }
 

@@ -153,18 +153,10 @@ class FailoverIT extends ClusterTest {
 
     @Test
     void thePrimarysSentinelCutOffFromZooKeeperSelfFencesAndTheClusterFailsOver() throws Exception {
-        List<TcpProxy> proxies = new ArrayList<>();
         cluster = SentinelCluster.start(2, yaml -> yaml);
         // node1's sentinel reaches ZooKeeper only through proxies that the test can cut
-        for (int i = 0; i < cluster.zk().size(); i++) {
-            proxies.add(new TcpProxy("127.0.0.1", cluster.zk().clientPort(i)));
-        }
-        String proxied = proxies.stream().map(TcpProxy::address).collect(Collectors.joining(","));
+        List<TcpProxy> proxies = cluster.proxyZooKeeper("node1");
         LocalSentinel s1 = cluster.sentinel("node1");
-        s1.process().kill9();
-        cluster.rewriteConfig("node1", y -> y.replace(cluster.zk().connectString(), proxied));
-        s1.start();
-        s1.awaitUp(SentinelCluster.WAIT);
         cluster.awaitTopology("a healthy topology", t -> t.primary().id().equals("node1")
                 && states(t).equals("node2=streaming,node3=streaming"));
         sampler = new WriteSampler(cluster);
@@ -176,7 +168,6 @@ class FailoverIT extends ClusterTest {
         proxies.forEach(TcpProxy::restore);
         awaitFailoverTo("node2");
         sampler.assertNeverTwoWritable();
-        proxies.forEach(TcpProxy::close);
     }
 
     @Test

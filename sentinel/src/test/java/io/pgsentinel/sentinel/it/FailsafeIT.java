@@ -83,16 +83,8 @@ class FailsafeIT extends ClusterTest {
     @Test
     void withFailsafeAPrimaryCutOffAloneGetsNoLeasesFencesItselfAndTheClusterFailsOver() throws Exception {
         start(true);
-        List<TcpProxy> proxies = new ArrayList<>();
-        for (int i = 0; i < cluster.zk().size(); i++) {
-            proxies.add(new TcpProxy("127.0.0.1", cluster.zk().clientPort(i)));
-        }
-        String proxied = proxies.stream().map(TcpProxy::address).collect(Collectors.joining(","));
+        List<TcpProxy> proxies = cluster.proxyZooKeeper("node1");
         LocalSentinel s1 = cluster.sentinel("node1");
-        s1.process().kill9();
-        s1.rewriteConfig(y -> y.replace(cluster.zk().connectString(), proxied));
-        s1.start();
-        s1.awaitUp(SentinelCluster.WAIT);
         cluster.awaitTopology("node1 back", t -> t.replicas().stream().allMatch(r -> r.state().json().equals("streaming")));
         proxies.forEach(TcpProxy::cut);
         Await.until("node1 to fence itself", SentinelCluster.WAIT, () -> !cluster.pg().primary().isRunning());
@@ -101,6 +93,5 @@ class FailsafeIT extends ClusterTest {
         cluster.awaitTopology("a failover", t -> t.epoch() == 2);
         proxies.forEach(TcpProxy::restore);
         sampler.assertNeverTwoWritable();
-        proxies.forEach(TcpProxy::close);
     }
 }

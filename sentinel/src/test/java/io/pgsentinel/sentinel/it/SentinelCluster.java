@@ -13,6 +13,7 @@ import io.pgsentinel.testkit.KitRun;
 import io.pgsentinel.testkit.PgCluster;
 import io.pgsentinel.testkit.PgNode;
 import io.pgsentinel.testkit.Ports;
+import io.pgsentinel.testkit.TcpProxy;
 import io.pgsentinel.testkit.ZkEnsemble;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -45,6 +46,7 @@ public final class SentinelCluster implements AutoCloseable {
     private final Path configDir;
     private final Map<String, LocalSentinel> sentinels = new LinkedHashMap<>();
     private final UnaryOperator<String> configTweak;
+    private final List<TcpProxy> proxies = new ArrayList<>();
 
     private SentinelCluster(int replicas, UnaryOperator<String> configTweak) {
         this.configTweak = configTweak;
@@ -104,6 +106,26 @@ public final class SentinelCluster implements AutoCloseable {
 
     public List<LocalSentinel> sentinels() {
         return new ArrayList<>(sentinels.values());
+    }
+
+    /**
+     * Restarts {@code id}'s sentinel reaching every ZooKeeper server through a proxy of its own,
+     * so that a test can cut it off alone, blackhole or slow its link; returns the proxies
+     * (closed with the cluster).
+     */
+    public List<TcpProxy> proxyZooKeeper(String id) {
+        List<TcpProxy> mine = new ArrayList<>();
+        for (int i = 0; i < zk.size(); i++) {
+            mine.add(new TcpProxy("127.0.0.1", zk.clientPort(i)));
+        }
+        proxies.addAll(mine);
+        String connect = mine.stream().map(TcpProxy::address).collect(java.util.stream.Collectors.joining(","));
+        LocalSentinel s = sentinels.get(id);
+        s.process().kill9();
+        s.rewriteConfig(y -> y.replace(zk.connectString(), connect));
+        s.start();
+        s.awaitUp(WAIT);
+        return mine;
     }
 
     /** The topology node as it is in ZooKeeper now, or null. */
@@ -169,6 +191,7 @@ public final class SentinelCluster implements AutoCloseable {
 
     @Override
     public void close() {
+        proxies.forEach(TcpProxy::close);
         for (LocalSentinel s : sentinels.values()) {
             s.close();
             keepLog(s);

@@ -99,6 +99,14 @@ public record ClusterPaths(String root, String cluster) {
         return heartbeats() + "/" + Names.requireValid("node id", id);
     }
 
+    /**
+     * A promotion announced by the leader before it calls pg_promote, removed when its epoch is
+     * published: a successor learns from it that a server may have been promoted.
+     */
+    public String promoting() {
+        return base() + "/promoting";
+    }
+
     /** The leader's latest decision, for every sentinel's {@code GET /cluster}. */
     public String decision() {
         return base() + "/decision";
