@@ -11,14 +11,14 @@ import java.util.Map;
  * {@link #heal()} removes this fault only; {@link Hosts#heal()} removes all.
  */
 public final class Fault {
-    private final Hosts hosts;
+    private final FaultTable table;
     private final int id;
     private final String description;
     private final Map<String, List<String>> rulesByHost;
     private volatile boolean active = true;
 
-    Fault(Hosts hosts, int id, String description, Map<String, List<String>> rulesByHost) {
-        this.hosts = hosts;
+    Fault(FaultTable table, int id, String description, Map<String, List<String>> rulesByHost) {
+        this.table = table;
         this.id = id;
         this.description = description;
         this.rulesByHost = Map.copyOf(rulesByHost);
@@ -49,7 +49,7 @@ public final class Fault {
 
     /** Removes this fault's rules; other faults stay. A healed fault heals again as a no-op. */
     public void heal() {
-        hosts.heal(this);
+        table.heal(this);
     }
 
     /** Marks the fault healed; true if it was active. */

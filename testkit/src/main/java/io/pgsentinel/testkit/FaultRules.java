@@ -9,9 +9,9 @@ import java.util.Set;
 
 /**
  * The nft rules of the faults, each for the input chain of a receiving host: drops only at
- * the receiver, never at the sender's output (a packet dropped at output fails the sender's
- * own send with EPERM, which no real network does). Only packets arriving on eth0 are
- * considered, so a host always reaches itself.
+ * the receiver, never at the sender's output (measured here: a UDP send dropped at output fails
+ * at once with EPERM, which no real network does; a TCP connect still times out). Only packets
+ * arriving on eth0 are considered, so a host always reaches itself.
  */
 final class FaultRules {
     private FaultRules() {

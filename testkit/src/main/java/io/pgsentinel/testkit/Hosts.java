@@ -1,12 +1,5 @@
 package io.pgsentinel.testkit;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -18,11 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -55,8 +43,6 @@ public final class Hosts implements AutoCloseable {
     private static final String BRIDGE = "br";
     private static final Pattern HOST_NAME = Pattern.compile("[a-z][a-z0-9]{0,19}");
     private static final Pattern RUN_NAMESPACE = Pattern.compile("pgs-(\\d+)-(\\d+)-([a-z0-9]+)");
-    /** Unix socket paths are limited to 107 bytes. */
-    private static final int MAX_SOCKET_PATH = 107;
     private static final AtomicInteger RUNS = new AtomicInteger();
     private static String unavailable;
 
@@ -65,15 +51,8 @@ public final class Hosts implements AutoCloseable {
     private final Path directory;
     private final Map<String, NamespaceHost> hosts = new LinkedHashMap<>();
     private final NamespaceHost observer;
-    private final Map<String, ChildJvm> gateways = new ConcurrentHashMap<>();
-    private final Map<String, GatewayForwarder> forwarders = new ConcurrentHashMap<>();
-    private final List<Fault> faults = new ArrayList<>();
-    private final AtomicInteger faultIds = new AtomicInteger();
-    private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "hosts-timer");
-        t.setDaemon(true);
-        return t;
-    });
+    private final Gateways gateways;
+    private final FaultTable faults;
     private volatile boolean closed;
 
     /** How a connect attempt from inside a namespace ended ({@link #probe}). */
@@ -113,6 +92,9 @@ public final class Hosts implements AutoCloseable {
         for (int i = 0; i < names.size(); i++) {
             hosts.put(names.get(i), new NamespaceHost(this, names.get(i), prefix + "-" + names.get(i), network.host(i)));
         }
+        this.gateways = new Gateways(directory);
+        // nft names take no '-'
+        this.faults = new FaultTable(prefix.replace('-', '_'), directory, names, this::namespace);
     }
 
     /** Whether this machine can run {@link Hosts}: root, {@code ip} and {@code nft}, and a namespace can be created. */
@@ -346,59 +328,13 @@ public final class Hosts implements AutoCloseable {
      */
     public Endpoint reachFrom(String viaHost, String address, int port) {
         ensureOpen();
-        NamespaceHost via = requireOrObserver(viaHost);
-        String key = via.name() + " " + address + ":" + port;
-        return forwarders.computeIfAbsent(key, k -> new GatewayForwarder(gateway(via), address, port)).endpoint();
+        return gateways.reach(requireOrObserver(viaHost), address, port);
     }
 
     /** One TCP connect from inside {@code fromHost} (or {@link #OBSERVER}) to {@code address:port}, and how it ended. */
     public Reach probe(String fromHost, String address, int port, Duration timeout) {
         ensureOpen();
-        Path socket = gateway(requireOrObserver(fromHost));
-        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            channel.connect(UnixDomainSocketAddress.of(socket));
-            // the gateway answers within the timeout; this bounds a gateway that does not
-            ScheduledFuture<?> guard = timers.schedule(() -> Link.closeQuietly(channel),
-                    timeout.toMillis() + 10_000, TimeUnit.MILLISECONDS);
-            try {
-                HostGateway.writeLine(channel, "probe " + address + " " + port + " " + Math.max(1, timeout.toMillis()));
-                return Reach.valueOf(HostGateway.readLine(channel).strip());
-            } finally {
-                guard.cancel(false);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("probe of " + address + ":" + port + " from " + fromHost + " failed", e);
-        }
-    }
-
-    /** The gateway's socket in {@code host}'s namespace, its process started on first use. */
-    private Path gateway(NamespaceHost host) {
-        Path socket = directory.resolve(host.name() + ".gw");
-        if (socket.toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
-            throw new IllegalStateException("gateway socket path longer than " + MAX_SOCKET_PATH + " bytes: " + socket
-                    + " (set -D" + KitRun.ROOT_PROPERTY + " to a shorter directory)");
-        }
-        gateways.computeIfAbsent(host.name(), name -> {
-            ChildJvm jvm = ChildJvm.builder("gateway-" + name, HostGateway.class.getName())
-                    .on(host)
-                    .jvmArg("-Xmx32m")
-                    .jvmArg("-Xss256k")
-                    .args(socket.toString())
-                    .start();
-            try {
-                Await.until("gateway in " + host.namespace() + " to listen", Duration.ofSeconds(30), () -> {
-                    if (!jvm.isAlive()) {
-                        throw new IllegalStateException("gateway exited: " + jvm.logText().strip());
-                    }
-                    return jvm.logText().contains(HostGateway.READY);
-                });
-            } catch (AssertionError | RuntimeException e) {
-                jvm.close();
-                throw e;
-            }
-            return jvm;
-        });
-        return socket;
+        return gateways.probe(requireOrObserver(fromHost), address, port, timeout);
     }
 
     // ---- faults
@@ -502,72 +438,19 @@ public final class Hosts implements AutoCloseable {
     }
 
     /** The faults in force, oldest first. */
-    public synchronized List<Fault> faults() {
-        return List.copyOf(faults);
+    public List<Fault> faults() {
+        return faults.faults();
     }
 
     /** Removes every fault: the run's nft table is deleted in every host. */
-    public synchronized void heal() {
+    public void heal() {
         ensureOpen();
-        for (NamespaceHost host : hosts.values()) {
-            // declaring the table first makes the delete succeed when there is none
-            Netns.nft(host.namespace(), script("heal-" + host.name(), "table inet " + table() + " {}\n"
-                    + "delete table inet " + table() + "\n"));
-        }
-        faults.forEach(Fault::deactivate);
-        faults.clear();
+        faults.healAll();
     }
 
-    synchronized void heal(Fault fault) {
-        if (closed || !fault.deactivate()) {
-            return;
-        }
-        for (String host : fault.rulesByHost().keySet()) {
-            Netns.nft(require(host).namespace(), script("heal-" + fault.id() + "-" + host,
-                    "delete chain inet " + table() + " " + fault.chain() + "\n"));
-        }
-        faults.remove(fault);
-    }
-
-    private synchronized Fault apply(String description, Map<String, List<String>> rules) {
+    private Fault apply(String description, Map<String, List<String>> rules) {
         ensureOpen();
-        Fault fault = new Fault(this, faultIds.incrementAndGet(), description, rules);
-        List<String> applied = new ArrayList<>();
-        try {
-            for (Map.Entry<String, List<String>> e : rules.entrySet()) {
-                StringBuilder text = new StringBuilder("table inet ").append(table()).append(" {\n")
-                        .append("  chain ").append(fault.chain()).append(" {\n")
-                        .append("    type filter hook input priority 0; policy accept;\n");
-                e.getValue().forEach(rule -> text.append("    ").append(rule).append('\n'));
-                text.append("  }\n}\n");
-                Netns.nft(require(e.getKey()).namespace(), script("fault-" + fault.id() + "-" + e.getKey(), text.toString()));
-                applied.add(e.getKey());
-            }
-        } catch (RuntimeException e) {
-            for (String host : applied) {
-                Netns.nft(require(host).namespace(), script("undo-" + fault.id() + "-" + host,
-                        "delete chain inet " + table() + " " + fault.chain() + "\n"));
-            }
-            throw e;
-        }
-        faults.add(fault);
-        LOG.info("kit: fault {}", fault);
-        return fault;
-    }
-
-    /** The nft table of this run in each host namespace (nft names take no '-'). */
-    String table() {
-        return prefix.replace('-', '_');
-    }
-
-    private Path script(String name, String text) {
-        Path file = directory.resolve(name + ".nft");
-        try {
-            Files.writeString(file, text, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return file;
+        return faults.apply(description, rules);
     }
 
     private List<String> addressesExcept(Collection<String> excluded) {
@@ -606,11 +489,8 @@ public final class Hosts implements AutoCloseable {
             }
             closed = true;
         }
-        forwarders.values().forEach(GatewayForwarder::close);
-        forwarders.clear();
-        gateways.values().forEach(ChildJvm::close);
-        gateways.clear();
-        timers.shutdownNow();
+        gateways.close();
+        faults.close();
         List<String> namespaces = new ArrayList<>();
         hosts.values().forEach(h -> namespaces.add(h.namespace()));
         namespaces.add(observer.namespace());

@@ -93,7 +93,7 @@ class HostsLifecycleIT {
     @Test
     void theNamespacesOfADeadRunAreSweptByTheNextCreateAndOthersAreLeftAlone() throws Exception {
         Process gone = new ProcessBuilder("true").start();
-        gone.waitFor();
+        assertThat(gone.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         long deadPid = gone.pid();
         assumeTrue(!Processes.isAlive(deadPid), "the pid was reused at once");
         String deadPrefix = "pgs-" + deadPid + "-1";
