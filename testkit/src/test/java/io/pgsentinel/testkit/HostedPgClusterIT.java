@@ -66,6 +66,23 @@ class HostedPgClusterIT {
     }
 
     @Test
+    void aQueryThroughTheObserverTakesAboutAsLongAsOnLoopback() throws Exception {
+        List<Double> millis = new java.util.ArrayList<>();
+        try (Connection c = cluster.primary().connect(); Statement s = c.createStatement()) {
+            for (int i = 0; i < 300; i++) {
+                long t0 = System.nanoTime();
+                s.execute("SELECT 1");
+                millis.add((System.nanoTime() - t0) / 1e6);
+            }
+        }
+        Stats stats = new Stats(millis.subList(50, millis.size())); // after warm-up
+        Stats.record("hosts.txt", String.format(java.util.Locale.ROOT,
+                "SELECT 1 round trip through the observer's gateway: median %.2f ms, p99 %.2f ms",
+                stats.median(), stats.percentile(99)));
+        assertThat(stats.median()).isLessThan(50);
+    }
+
+    @Test
     void aRowWrittenOnThePrimaryIsReadOnEveryReplica() {
         String id = UUID.randomUUID().toString();
         cluster.primary().execute("INSERT INTO kit_check VALUES ('" + id + "')");
