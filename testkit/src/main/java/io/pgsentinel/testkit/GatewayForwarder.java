@@ -61,13 +61,11 @@ final class GatewayForwarder implements AutoCloseable {
                 gateway = SocketChannel.open(StandardProtocolFamily.UNIX);
                 gateway.connect(UnixDomainSocketAddress.of(gatewaySocket));
                 HostGateway.writeLine(gateway, targetAddress + " " + targetPort);
-                Link[] self = new Link[1];
-                self[0] = Link.start("forward", client, gateway, () -> {
-                    if (self[0] != null) {
-                        links.remove(self[0]);
-                    }
-                });
-                links.add(self[0]);
+                Link link = Link.start("forward", client, gateway, links::remove);
+                links.add(link);
+                if (!client.isOpen()) {
+                    links.remove(link); // closed before it was added
+                }
             } catch (IOException e) {
                 // the gateway is gone (its namespace closed): the client sees its connection closed
                 Link.closeQuietly(client);

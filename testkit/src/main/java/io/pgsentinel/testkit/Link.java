@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -18,16 +19,16 @@ final class Link implements AutoCloseable {
     private final SocketChannel b;
     private final AtomicInteger ended = new AtomicInteger();
     private final AtomicBoolean closed = new AtomicBoolean();
-    private final Runnable onClose;
+    private final Consumer<Link> onClose;
 
-    private Link(SocketChannel a, SocketChannel b, Runnable onClose) {
+    private Link(SocketChannel a, SocketChannel b, Consumer<Link> onClose) {
         this.a = a;
         this.b = b;
         this.onClose = onClose;
     }
 
-    /** Starts pumping between {@code a} and {@code b}; {@code onClose} runs once when both are closed. */
-    static Link start(String name, SocketChannel a, SocketChannel b, Runnable onClose) {
+    /** Starts pumping between {@code a} and {@code b}; {@code onClose} (if any) gets the link once both are closed. */
+    static Link start(String name, SocketChannel a, SocketChannel b, Consumer<Link> onClose) {
         Link link = new Link(a, b, onClose);
         link.pump(name + "->", a, b);
         link.pump(name + "<-", b, a);
@@ -65,7 +66,7 @@ final class Link implements AutoCloseable {
         closeQuietly(a);
         closeQuietly(b);
         if (onClose != null) {
-            onClose.run();
+            onClose.accept(this);
         }
     }
 
