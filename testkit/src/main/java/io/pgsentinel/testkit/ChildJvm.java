@@ -9,22 +9,27 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A JVM main class run as a separate process with the test's classpath, so a test can treat
  * it like a host: kill -9 it, freeze it (SIGSTOP, a long GC pause), thaw it. Its command line
  * carries the run directory marker, so the kit's cleanup finds it even after this JVM died.
+ * Placed {@link Builder#on on a host} of {@link Hosts}, it runs in that host's network namespace
+ * ({@code ip netns exec} execs the JVM in place: {@link #pid()} is the JVM's own).
  */
 public final class ChildJvm implements AutoCloseable {
     private final String name;
     private final Process process;
     private final Path log;
+    private final Host host;
 
-    private ChildJvm(String name, Process process, Path log) {
+    private ChildJvm(String name, Process process, Path log, Host host) {
         this.name = name;
         this.process = process;
         this.log = log;
+        this.host = host;
     }
 
     /** Builds and starts a child JVM. */
@@ -48,6 +53,7 @@ public final class ChildJvm implements AutoCloseable {
         private final List<String> jvmArgs = new ArrayList<>(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
         private final List<String> args = new ArrayList<>();
         private Map<String, String> environment = Map.of();
+        private Host host = Host.LOOPBACK;
 
         private Builder(String name, String mainClass, String jar) {
             this.name = name;
@@ -76,6 +82,12 @@ public final class ChildJvm implements AutoCloseable {
             return this;
         }
 
+        /** Runs the JVM on {@code host} (default {@link Host#LOOPBACK}, the machine itself). */
+        public Builder on(Host host) {
+            this.host = Objects.requireNonNull(host, "host");
+            return this;
+        }
+
         public ChildJvm start() {
             KitRun run = KitRun.get();
             Path dir = run.newDirectory("jvm-" + name + "-");
@@ -96,13 +108,13 @@ public final class ChildJvm implements AutoCloseable {
                     command.add(jar);
                 }
                 command.addAll(args);
-                ProcessBuilder builder = new ProcessBuilder(command)
+                ProcessBuilder builder = new ProcessBuilder(host.wrap(command))
                         .redirectErrorStream(true)
                         .redirectOutput(log.toFile())
                         .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                         .directory((workingDirectory == null ? dir : workingDirectory).toFile());
                 builder.environment().putAll(environment);
-                ChildJvm child = new ChildJvm(name, builder.start(), log);
+                ChildJvm child = new ChildJvm(name, builder.start(), log, host);
                 run.register(child);
                 return child;
             } catch (IOException e) {
@@ -130,8 +142,14 @@ public final class ChildJvm implements AutoCloseable {
         return name;
     }
 
+    /** The JVM's pid (also on a host: {@code ip netns exec} replaces itself with the JVM). */
     public long pid() {
         return process.pid();
+    }
+
+    /** Where the JVM runs. */
+    public Host runsOn() {
+        return host;
     }
 
     public Path log() {
@@ -202,6 +220,6 @@ public final class ChildJvm implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "ChildJvm[" + name + " pid " + pid() + "]";
+        return "ChildJvm[" + name + " pid " + pid() + (host == Host.LOOPBACK ? "" : " on " + host) + "]";
     }
 }

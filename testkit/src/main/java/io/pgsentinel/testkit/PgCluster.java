@@ -19,22 +19,32 @@ import org.slf4j.LoggerFactory;
  * of the {@link KitRun}, run as the {@code postgres} OS user when the tests run as root.
  * Recipe and timings: ../shared/TESTING.md. Close it (or let the JVM exit) to stop
  * everything and delete its files.
+ *
+ * <p>{@link Builder#onHosts} puts each server on a host of {@link Hosts} instead: its own
+ * network namespace, listening on the host's address at port 5432 (each host has its own port
+ * space, like a real machine), replicas cloned and streaming over the host addresses.
  */
 public final class PgCluster implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PgCluster.class);
     private static final Duration BASEBACKUP_TIMEOUT = Duration.ofSeconds(120);
     private static Path template;
 
+    /** The port of every server on a host: each host has its own port space. */
+    public static final int HOST_PORT = 5432;
+
     private final PgInstall install;
     private final Path directory;
     private final Path socketDirectory;
+    /** Null on loopback. */
+    private final Hosts hosts;
     private final List<PgNode> nodes = new ArrayList<>();
     private volatile boolean closed;
 
-    private PgCluster(PgInstall install, Path directory) {
+    private PgCluster(PgInstall install, Path directory, Hosts hosts) {
         this.install = install;
         this.directory = directory;
         this.socketDirectory = directory.resolve("s");
+        this.hosts = hosts;
     }
 
     public static Builder builder() {
@@ -65,6 +75,9 @@ public final class PgCluster implements AutoCloseable {
 
     public static final class Builder {
         private int replicas = 2;
+        private boolean replicasSet;
+        private Hosts hosts;
+        private List<String> hostNames;
         private final Map<String, String> settings = defaultSettings();
 
         public Builder replicas(int count) {
@@ -72,6 +85,27 @@ public final class PgCluster implements AutoCloseable {
                 throw new IllegalArgumentException("replicas must be >= 0, got " + count);
             }
             this.replicas = count;
+            this.replicasSet = true;
+            return this;
+        }
+
+        /**
+         * One server per host, each node named after its host: the first is the primary, the
+         * others its replicas ({@code onHosts(hosts, List.of("db1", "db2", "db3"))}: primary
+         * {@code db1}, replicas {@code db2} and {@code db3}). Each listens on its host's address,
+         * port {@link #HOST_PORT}; pg_hba.conf trusts the test network for normal and replication
+         * connections.
+         */
+        public Builder onHosts(Hosts hosts, List<String> hostNames) {
+            if (hostNames.isEmpty()) {
+                throw new IllegalArgumentException("onHosts needs at least one host for the primary");
+            }
+            if (new java.util.HashSet<>(hostNames).size() != hostNames.size()) {
+                throw new IllegalArgumentException("onHosts: a host appears twice in " + hostNames);
+            }
+            hostNames.forEach(hosts::host); // each must exist
+            this.hosts = hosts;
+            this.hostNames = List.copyOf(hostNames);
             return this;
         }
 
@@ -81,16 +115,31 @@ public final class PgCluster implements AutoCloseable {
             return this;
         }
 
-        /** Starts the primary ({@code node1}) and the replicas ({@code node2}...), and waits until all stream. */
+        /**
+         * Starts the primary ({@code node1}, or the first host) and the replicas ({@code node2}...,
+         * or the other hosts), and waits until all stream.
+         */
         public PgCluster start() {
+            List<String> names = new ArrayList<>();
+            if (hosts == null) {
+                for (int i = 1; i <= replicas + 1; i++) {
+                    names.add("node" + i);
+                }
+            } else {
+                if (replicasSet && replicas != hostNames.size() - 1) {
+                    throw new IllegalArgumentException("replicas(" + replicas + ") contradicts onHosts" + hostNames
+                            + ": one primary and " + (hostNames.size() - 1) + " replicas");
+                }
+                names.addAll(hostNames);
+            }
             PgInstall install = PgInstall.find();
             KitRun run = KitRun.get();
-            PgCluster cluster = new PgCluster(install, run.newDirectory("pg"));
+            PgCluster cluster = new PgCluster(install, run.newDirectory("pg"), hosts);
             run.register(cluster);
             try {
-                cluster.createPrimary(settings);
-                for (int i = 0; i < replicas; i++) {
-                    cluster.addReplica("node" + (i + 2), cluster.nodes.get(0));
+                cluster.createPrimary(names.get(0), settings);
+                for (String name : names.subList(1, names.size())) {
+                    cluster.addReplica(name, cluster.nodes.get(0));
                 }
                 cluster.awaitAllStreaming(Duration.ofSeconds(60));
                 return cluster;
@@ -130,7 +179,8 @@ public final class PgCluster implements AutoCloseable {
 
     /**
      * Clones {@code upstream} into a new streaming replica named {@code name} with a physical
-     * replication slot of the same name, starts it, and returns it.
+     * replication slot of the same name, starts it, and returns it. On hosts, {@code name} is the
+     * host the replica runs on, and the clone is made from there over the upstream's address.
      */
     public synchronized PgNode addReplica(String name, PgNode upstream) {
         PgNode node = newNode(name);
@@ -138,7 +188,8 @@ public final class PgCluster implements AutoCloseable {
                 "-h", upstream.host(), "-p", Integer.toString(upstream.port()), "-U", "postgres",
                 "-D", node.dataDirectory().toString(), "-R", "-X", "stream", "-C", "-S", name,
                 "-c", "fast", "--no-sync");
-        Command.run(Command.as(OsUser.serverUser(), basebackup), BASEBACKUP_TIMEOUT, directory).orThrow();
+        Command.run(node.runsOn().wrap(Command.as(OsUser.serverUser(), basebackup)), BASEBACKUP_TIMEOUT, directory)
+                .orThrow();
         // -R writes application_name=walreceiver; name the replica so pg_stat_replication shows it
         node.appendAutoConf("primary_conninfo = '" + conninfo(upstream, name) + "'");
         node.appendAutoConf("primary_slot_name = '" + name + "'");
@@ -159,8 +210,8 @@ public final class PgCluster implements AutoCloseable {
                 primary().query("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")) == expected);
     }
 
-    private void createPrimary(Map<String, String> settings) {
-        PgNode primary = newNode("node1");
+    private void createPrimary(String name, Map<String, String> settings) {
+        PgNode primary = newNode(name);
         Path source = template(install);
         Command.run(List.of("cp", "-a", source.toString(), primary.dataDirectory().toString()),
                 Duration.ofSeconds(60)).orThrow();
@@ -172,6 +223,13 @@ public final class PgCluster implements AutoCloseable {
             OsUser.chownToServerUser(directory);
             Files.writeString(primary.dataDirectory().resolve("postgresql.conf"), conf, StandardCharsets.UTF_8,
                     StandardOpenOption.APPEND);
+            if (hosts != null) {
+                // initdb's pg_hba.conf trusts only local connections; the kit's servers trust everyone
+                Files.writeString(primary.dataDirectory().resolve("pg_hba.conf"), "\n# pg-sentinel test kit: the test network\n"
+                        + "host all all " + hosts.network() + " trust\n"
+                        + "host replication all " + hosts.network() + " trust\n", StandardCharsets.UTF_8,
+                        StandardOpenOption.APPEND);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -183,8 +241,20 @@ public final class PgCluster implements AutoCloseable {
         if (nodes.stream().anyMatch(n -> n.name().equals(name))) {
             throw new IllegalArgumentException("node " + name + " already exists");
         }
-        return new PgNode(install, name, Ports.free(), directory.resolve(name), directory.resolve(name + ".log"),
-                socketDirectory);
+        if (hosts == null) {
+            return new PgNode(install, name, Host.LOOPBACK, Ports.free(), directory.resolve(name),
+                    directory.resolve(name + ".log"), socketDirectory);
+        }
+        // every server listens on 5432, so each needs its own socket directory (short: 107 bytes at most)
+        Path sockets = directory.resolve("s" + (nodes.size() + 1));
+        try {
+            Files.createDirectories(sockets);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        OsUser.chownToServerUser(sockets);
+        return new PgNode(install, name, hosts.host(name), HOST_PORT, directory.resolve(name),
+                directory.resolve(name + ".log"), sockets);
     }
 
     /** One initdb per JVM; each cluster copies it (faster than initdb each time). */

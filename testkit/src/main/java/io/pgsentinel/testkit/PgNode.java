@@ -18,6 +18,11 @@ import java.util.OptionalLong;
 /**
  * One PostgreSQL server of a {@link PgCluster}: its port, data directory and postmaster, and
  * the faults a test injects into it for real (kill -9, SIGSTOP, stop, start).
+ *
+ * <p>{@link #host()} and {@link #port()} are how the other processes of the test cluster reach
+ * the server (a replica's {@code primary_conninfo}, a sentinel's configuration); {@link #jdbcUrl()}
+ * and the query helpers are how the test JVM does, which differs when the server runs on a host
+ * of {@link Hosts} (through a loopback forwarder and the observer).
  */
 public final class PgNode {
     private static final Duration PG_CTL_TIMEOUT = Duration.ofSeconds(90);
@@ -26,14 +31,17 @@ public final class PgNode {
 
     private final PgInstall install;
     private final String name;
+    private final Host runsOn;
     private final int port;
     private final Path dataDirectory;
     private final Path logFile;
     private final Path socketDirectory;
 
-    PgNode(PgInstall install, String name, int port, Path dataDirectory, Path logFile, Path socketDirectory) {
+    PgNode(PgInstall install, String name, Host runsOn, int port, Path dataDirectory, Path logFile,
+           Path socketDirectory) {
         this.install = install;
         this.name = name;
+        this.runsOn = runsOn;
         this.port = port;
         this.dataDirectory = dataDirectory;
         this.logFile = logFile;
@@ -44,8 +52,14 @@ public final class PgNode {
         return name;
     }
 
+    /** The server's address as the other processes of the test cluster see it (127.0.0.1, or its host's). */
     public String host() {
-        return Ports.LOOPBACK;
+        return runsOn.address();
+    }
+
+    /** Where the server runs: {@link Host#LOOPBACK} or a host of {@link Hosts}. */
+    public Host runsOn() {
+        return runsOn;
     }
 
     public int port() {
@@ -65,9 +79,10 @@ public final class PgNode {
         return jdbcUrl(Duration.ofSeconds(DEFAULT_TIMEOUT_SECONDS));
     }
 
+    /** The test JVM's JDBC URL of this server (through the observer when it runs on a host). */
     public String jdbcUrl(Duration timeout) {
         long seconds = Math.max(1, timeout.toSeconds());
-        return "jdbc:postgresql://" + host() + ":" + port + "/postgres?user=postgres"
+        return "jdbc:postgresql://" + runsOn.reach(port) + "/postgres?user=postgres"
                 + "&connectTimeout=" + seconds + "&loginTimeout=" + seconds + "&socketTimeout=" + seconds
                 + "&ApplicationName=pg-sentinel-kit";
     }
@@ -159,9 +174,16 @@ public final class PgNode {
         return postmasterPid().isPresent();
     }
 
-    /** Starts the server, with its port on the command line (basebackup and rewind copy config files). */
+    /**
+     * Starts the server, with its port on the command line (basebackup and rewind copy config
+     * files); on a host also its address and socket directory, which differ per node there.
+     */
     public void start() {
-        pgCtl("-l", logFile.toString(), "-o", "-p " + port, "-w", "-t", Long.toString(PG_CTL_TIMEOUT.toSeconds()), "start");
+        String options = "-p " + port;
+        if (runsOn != Host.LOOPBACK) {
+            options += " -c listen_addresses=" + runsOn.address() + " -c unix_socket_directories=" + socketDirectory;
+        }
+        pgCtl("-l", logFile.toString(), "-o", options, "-w", "-t", Long.toString(PG_CTL_TIMEOUT.toSeconds()), "start");
     }
 
     public void stop(StopMode mode) {
@@ -219,7 +241,7 @@ public final class PgNode {
     private void pgCtl(String... args) {
         List<String> command = new ArrayList<>(List.of(install.bin("pg_ctl").toString(), "-D", dataDirectory.toString()));
         command.addAll(List.of(args));
-        Command.Result result = Command.run(Command.as(OsUser.serverUser(), command),
+        Command.Result result = Command.run(runsOn.wrap(Command.as(OsUser.serverUser(), command)),
                 PG_CTL_TIMEOUT.plusSeconds(10), dataDirectory.getParent());
         if (result.exitCode() != 0) {
             throw new IllegalStateException("pg_ctl " + String.join(" ", args) + " on " + name + " failed ("

@@ -1,125 +1,93 @@
 package io.pgsentinel.testkit;
 
-import java.io.File;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
+import java.util.stream.IntStream;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.RetryForever;
-import org.apache.curator.test.InstanceSpec;
-import org.apache.curator.test.TestingCluster;
 import org.apache.zookeeper.Watcher;
 import org.apache.zookeeper.ZooKeeper;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * A real ZooKeeper ensemble: N quorum servers in this JVM (Curator's {@link TestingCluster}),
- * on free loopback ports, with data in the {@link KitRun}. Faults: kill or restart one server,
- * lose the quorum, expire a client's session on the servers.
+ * A real ZooKeeper ensemble with its faults: kill or restart one server, lose the quorum,
+ * expire a client's session on the servers. Two kinds:
+ * <ul>
+ *   <li>{@link #start(int)}: N quorum servers in this JVM (Curator's TestingCluster) on free
+ *       loopback ports;</li>
+ *   <li>{@link #onHosts}: each server its own process (QuorumPeerMain) on a host of
+ *       {@link Hosts}, at port 2181 of the host's address, so network faults cut it for real.</li>
+ * </ul>
+ * {@link #connectString()} is what the processes of the test cluster use (their configuration);
+ * {@link #testConnectString()}, {@link #newClient} and the other helpers are how the test JVM
+ * connects (the same string on loopback; forwarders through the observer on hosts).
  */
-public final class ZkEnsemble implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(ZkEnsemble.class);
+public abstract class ZkEnsemble implements AutoCloseable {
     /** ZooKeeper's default tick: the minimum session timeout is 2 ticks (4 s), as in production. */
     public static final int TICK_MILLIS = 2000;
 
-    private final TestingCluster cluster;
-    private final List<InstanceSpec> specs;
-    private final Set<Integer> down = new HashSet<>();
-    private final Set<Path> tmpFilesBefore;
-    private boolean closed;
+    /** Servers (0-based) killed and not restarted. */
+    final Set<Integer> down = new HashSet<>();
 
-    private ZkEnsemble(TestingCluster cluster, List<InstanceSpec> specs, Set<Path> tmpFilesBefore) {
-        this.cluster = cluster;
-        this.specs = specs;
-        this.tmpFilesBefore = tmpFilesBefore;
+    ZkEnsemble() {
     }
 
-    /** Starts {@code servers} servers and waits until the ensemble serves a write. */
+    /** Starts {@code servers} servers in this JVM and waits until the ensemble serves a write. */
     public static ZkEnsemble start(int servers) {
         return start(servers, TICK_MILLIS);
     }
 
     public static ZkEnsemble start(int servers, int tickMillis) {
-        KitRun run = KitRun.get();
-        Path dir = run.newDirectory("zk");
-        List<InstanceSpec> specs = new ArrayList<>();
-        for (int i = 1; i <= servers; i++) {
-            File data = dir.resolve("server" + i).toFile();
-            if (!data.mkdirs()) {
-                throw new IllegalStateException("cannot create " + data);
-            }
-            specs.add(new InstanceSpec(data, Ports.free(), Ports.free(), Ports.free(), true, i, tickMillis, -1,
-                    null, Ports.LOOPBACK));
-        }
-        Set<Path> before = zookeeperTmpFiles();
-        TestingCluster cluster = new TestingCluster(specs);
-        ZkEnsemble ensemble = new ZkEnsemble(cluster, specs, before);
-        run.register(ensemble);
-        try {
-            cluster.start();
-            ensemble.awaitWritable(Duration.ofSeconds(30));
-            return ensemble;
-        } catch (Exception e) {
-            ensemble.close();
-            throw new IllegalStateException("ZooKeeper ensemble did not start", e);
-        }
+        return InJvmZkEnsemble.create(servers, tickMillis);
     }
 
-    /** host:port of every server, comma-separated. */
+    /**
+     * Starts one ZooKeeper server process on each of {@code hostNames} (server {@code i + 1} on
+     * the i-th) and waits until the ensemble serves a write.
+     */
+    public static ZkEnsemble onHosts(Hosts hosts, List<String> hostNames) {
+        return HostedZkEnsemble.create(hosts, hostNames, TICK_MILLIS);
+    }
+
+    /** host:port of every server, comma-separated, as the processes of the test cluster reach them. */
     public String connectString() {
-        return specs.stream().map(InstanceSpec::getConnectString).collect(Collectors.joining(","));
+        return IntStream.range(0, size()).mapToObj(this::connectString).collect(Collectors.joining(","));
     }
 
     /** host:port of server {@code index} (0-based) only: a client pinned to one server. */
-    public String connectString(int index) {
-        return specs.get(index).getConnectString();
+    public abstract String connectString(int index);
+
+    /** The connect string the test JVM uses: equal to {@link #connectString()} on loopback. */
+    public String testConnectString() {
+        return IntStream.range(0, size()).mapToObj(i -> reach(i).toString()).collect(Collectors.joining(","));
     }
 
-    public int size() {
-        return specs.size();
-    }
+    /** Where the test JVM reaches server {@code index}'s client port. */
+    public abstract Endpoint reach(int index);
 
-    public int clientPort(int index) {
-        return specs.get(index).getPort();
-    }
+    public abstract int size();
 
-    /** Stops server {@code index} (0-based) abruptly. */
-    public synchronized void kill(int index) {
-        try {
-            if (!cluster.killServer(specs.get(index))) {
-                throw new IllegalStateException("server " + index + " was not running");
-            }
-            down.add(index);
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot kill ZooKeeper server " + index, e);
-        }
-    }
+    /** The client port of server {@code index} on its host (free loopback ports, or 2181 on hosts). */
+    public abstract int clientPort(int index);
 
-    public synchronized void restart(int index) {
-        try {
-            if (!cluster.restartServer(specs.get(index))) {
-                throw new IllegalStateException("server " + index + " could not be restarted");
-            }
-            down.remove(index);
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot restart ZooKeeper server " + index, e);
-        }
-    }
+    /** Where server {@code index} runs: {@link Host#LOOPBACK}, or its host (to cut it off). */
+    public abstract Host host(int index);
+
+    /** Stops server {@code index} (0-based) abruptly (in-JVM: closed; on a host: kill -9). */
+    public abstract void kill(int index);
+
+    /** Starts server {@code index} again, with its data. */
+    public abstract void restart(int index);
 
     /** Kills a majority of the servers (all but the last one): no quorum, no writes. */
     public synchronized void loseQuorum() {
-        for (int i = 0; i < specs.size() / 2 + 1; i++) {
+        for (int i = 0; i < size() / 2 + 1; i++) {
             if (!down.contains(i)) {
                 kill(i);
             }
@@ -134,10 +102,11 @@ public final class ZkEnsemble implements AutoCloseable {
         awaitWritable(Duration.ofSeconds(60));
     }
 
-    /** A started Curator client with the given session timeout, connected. */
+    /** A started Curator client of the test JVM with the given session timeout, connected. */
     public CuratorFramework newClient(Duration sessionTimeout) {
+        String connect = testConnectString();
         CuratorFramework client = CuratorFrameworkFactory.builder()
-                .connectString(connectString())
+                .connectString(connect)
                 .sessionTimeoutMs((int) sessionTimeout.toMillis())
                 .connectionTimeoutMs(5000)
                 .retryPolicy(new RetryForever(100))
@@ -146,7 +115,7 @@ public final class ZkEnsemble implements AutoCloseable {
         try {
             if (!client.blockUntilConnected(30, TimeUnit.SECONDS)) {
                 client.close();
-                throw new IllegalStateException("client did not connect to " + connectString());
+                throw new IllegalStateException("client did not connect to " + connect);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -176,7 +145,7 @@ public final class ZkEnsemble implements AutoCloseable {
                 connected.countDown();
             }
         };
-        ZooKeeper twin = new ZooKeeper(connectString(), 10_000, watcher, sessionId, password);
+        ZooKeeper twin = new ZooKeeper(testConnectString(), 10_000, watcher, sessionId, password);
         try {
             if (!connected.await(10, TimeUnit.SECONDS)) {
                 throw new IllegalStateException("could not attach to session 0x" + Long.toHexString(sessionId));
@@ -188,45 +157,16 @@ public final class ZkEnsemble implements AutoCloseable {
 
     /** Waits until a create and delete succeed on the ensemble. */
     public void awaitWritable(Duration timeout) {
+        String connect = testConnectString();
         Await.until("ZooKeeper ensemble " + connectString() + " to accept writes", timeout, Duration.ofMillis(100),
                 () -> {
-                    try (ZooKeeperProbe probe = new ZooKeeperProbe(connectString())) {
+                    try (ZooKeeperProbe probe = new ZooKeeperProbe(connect)) {
                         return probe.canWrite(Duration.ofSeconds(3));
                     }
                 });
     }
 
+    /** Stops every server and removes what it wrote. */
     @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        try {
-            cluster.close();
-        } catch (IOException e) {
-            LOG.warn("kit: closing the ZooKeeper ensemble: {}", e.toString());
-        }
-        // TestingCluster leaves its configuration files in the temp directory
-        for (Path leftover : zookeeperTmpFiles()) {
-            if (!tmpFilesBefore.contains(leftover)) {
-                try {
-                    Files.deleteIfExists(leftover);
-                } catch (IOException ignored) {
-                    // another JVM's file, or already gone
-                }
-            }
-        }
-        KitRun.get().unregister(this);
-    }
-
-    private static Set<Path> zookeeperTmpFiles() {
-        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
-        try (Stream<Path> files = Files.list(tmp)) {
-            return files.filter(p -> p.getFileName().toString().startsWith("zookeeper.configuration"))
-                    .collect(Collectors.toSet());
-        } catch (IOException e) {
-            return Set.of();
-        }
-    }
+    public abstract void close();
 }
