@@ -217,7 +217,13 @@ public final class PgCluster implements AutoCloseable {
                 Duration.ofSeconds(60)).orThrow();
         StringBuilder conf = new StringBuilder("\n# pg-sentinel test kit\n");
         settings.forEach((k, v) -> conf.append(k).append(" = ").append(v).append('\n'));
-        conf.append("unix_socket_directories = '").append(socketDirectory).append("'\n");
+        if (hosts == null) {
+            conf.append("unix_socket_directories = '").append(socketDirectory).append("'\n");
+        } else {
+            // every node of the cluster reads this file (pg_basebackup and pg_rewind copy it): on a host
+            // each listens on its own address, and needs no socket (everything connects over TCP)
+            conf.append("listen_addresses = '*'\nunix_socket_directories = ''\n");
+        }
         try {
             Files.createDirectories(socketDirectory);
             OsUser.chownToServerUser(directory);

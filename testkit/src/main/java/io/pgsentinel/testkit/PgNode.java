@@ -176,14 +176,10 @@ public final class PgNode {
 
     /**
      * Starts the server, with its port on the command line (basebackup and rewind copy config
-     * files); on a host also its address and socket directory, which differ per node there.
+     * files); on a host it listens on every address of the host, as the configuration says.
      */
     public void start() {
-        String options = "-p " + port;
-        if (runsOn != Host.LOOPBACK) {
-            options += " -c listen_addresses=" + runsOn.address() + " -c unix_socket_directories=" + socketDirectory;
-        }
-        pgCtl("-l", logFile.toString(), "-o", options, "-w", "-t", Long.toString(PG_CTL_TIMEOUT.toSeconds()), "start");
+        pgCtl("-l", logFile.toString(), "-o", "-p " + port, "-w", "-t", Long.toString(PG_CTL_TIMEOUT.toSeconds()), "start");
     }
 
     public void stop(StopMode mode) {

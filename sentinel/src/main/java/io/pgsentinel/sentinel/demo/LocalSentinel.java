@@ -1,7 +1,9 @@
 package io.pgsentinel.sentinel.demo;
 
 import io.pgsentinel.testkit.Await;
+import io.pgsentinel.sentinel.config.SentinelConfiguration;
 import io.pgsentinel.testkit.ChildJvm;
+import io.pgsentinel.testkit.Host;
 import io.pgsentinel.testkit.PgNode;
 import io.pgsentinel.testkit.Ports;
 import java.io.IOException;
@@ -27,19 +29,24 @@ public final class LocalSentinel {
     private final String id;
     private final PgNode node;
     private final Path config;
-    private final int apiPort = Ports.free();
-    private final int adminPort = Ports.free();
+    private final int apiPort;
+    private final int adminPort;
     private ChildJvm process;
 
     private LocalSentinel(String id, PgNode node, Path config) {
         this.id = id;
         this.node = node;
         this.config = config;
+        // on a host of its own a sentinel has the host's ports, as on a real machine
+        boolean own = node.runsOn() != Host.LOOPBACK;
+        this.apiPort = own ? SentinelConfiguration.DEFAULT_API_PORT : Ports.free();
+        this.adminPort = own ? SentinelConfiguration.DEFAULT_ADMIN_PORT : Ports.free();
     }
 
     /**
-     * Writes the configuration of the sentinel of {@code node} into {@code dir}: loopback ports,
-     * the kit's PostgreSQL, {@code zkConnect}, default timings; {@code tweak} may change the YAML.
+     * Writes the configuration of the sentinel of {@code node} into {@code dir}: the node's host
+     * (its address, or loopback with free ports), the kit's PostgreSQL, {@code zkConnect}, default
+     * timings; {@code tweak} may change the YAML.
      */
     public static LocalSentinel configure(Path dir, String cluster, PgNode node, Path binDirectory, String zkConnect,
                                           UnaryOperator<String> tweak) {
@@ -48,7 +55,7 @@ public final class LocalSentinel {
                 cluster: %s
                 node:
                   id: %s
-                  host: 127.0.0.1
+                  host: %s
                 postgres:
                   port: %d
                   dataDirectory: %s
@@ -65,11 +72,11 @@ public final class LocalSentinel {
                 server:
                   applicationConnectors:
                     - type: http
-                      bindHost: 127.0.0.1
+                      bindHost: %s
                       port: %d
                   adminConnectors:
                     - type: http
-                      bindHost: 127.0.0.1
+                      bindHost: %s
                       port: %d
                   requestLog:
                     appenders: []
@@ -80,8 +87,8 @@ public final class LocalSentinel {
                     org.apache.curator: WARN
                     org.eclipse.jetty: WARN
                     org.glassfish: WARN
-                """.formatted(cluster, s.id, node.port(), node.dataDirectory(), binDirectory, zkConnect, s.apiPort,
-                s.adminPort);
+                """.formatted(cluster, s.id, node.host(), node.port(), node.dataDirectory(), binDirectory, zkConnect,
+                node.host(), s.apiPort, node.host(), s.adminPort);
         s.write(tweak.apply(yaml));
         return s;
     }
@@ -115,12 +122,13 @@ public final class LocalSentinel {
         return config;
     }
 
+    /** The URL of {@code path} on its API, as this JVM reaches it. */
     public String url(String path) {
-        return "http://127.0.0.1:" + apiPort + path;
+        return "http://" + node.runsOn().reach(apiPort) + path;
     }
 
     public String adminUrl(String path) {
-        return "http://127.0.0.1:" + adminPort + path;
+        return "http://" + node.runsOn().reach(adminPort) + path;
     }
 
     public ChildJvm process() {
@@ -129,7 +137,7 @@ public final class LocalSentinel {
 
     /** Starts the sentinel as a child JVM: {@code server <config>}. */
     public void start() {
-        process = ChildJvm.builder("sentinel-" + id, MAIN_CLASS)
+        process = ChildJvm.builder("sentinel-" + id, MAIN_CLASS).on(node.runsOn())
                 .args("server", config.toString()).start();
     }
 

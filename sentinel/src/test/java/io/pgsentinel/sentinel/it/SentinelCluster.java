@@ -9,6 +9,7 @@ import io.pgsentinel.shared.topology.TopologyCodec;
 import io.pgsentinel.shared.zk.ClusterPaths;
 import io.pgsentinel.testkit.Await;
 import io.pgsentinel.testkit.ChildJvm;
+import io.pgsentinel.testkit.Hosts;
 import io.pgsentinel.testkit.KitRun;
 import io.pgsentinel.testkit.PgCluster;
 import io.pgsentinel.testkit.PgNode;
@@ -48,10 +49,10 @@ public final class SentinelCluster implements AutoCloseable {
     private final UnaryOperator<String> configTweak;
     private final List<TcpProxy> proxies = new ArrayList<>();
 
-    private SentinelCluster(int replicas, UnaryOperator<String> configTweak) {
+    private SentinelCluster(PgCluster pg, ZkEnsemble zk, UnaryOperator<String> configTweak) {
         this.configTweak = configTweak;
-        this.pg = PgCluster.builder().replicas(replicas).start();
-        this.zk = ZkEnsemble.start(3);
+        this.pg = pg;
+        this.zk = zk;
         this.client = zk.newClient(Duration.ofSeconds(10));
         this.paths = new ClusterPaths("/pg-sentinel", "it" + CLUSTERS.incrementAndGet());
         this.configDir = KitRun.get().newDirectory("configs");
@@ -68,7 +69,36 @@ public final class SentinelCluster implements AutoCloseable {
 
     /** As {@link #start(int)}, with each generated configuration passed through {@code tweak} first. */
     public static SentinelCluster start(int replicas, UnaryOperator<String> tweak) {
-        SentinelCluster c = new SentinelCluster(replicas, tweak);
+        PgCluster pg = PgCluster.builder().replicas(replicas).start();
+        ZkEnsemble zk;
+        try {
+            zk = ZkEnsemble.start(3);
+        } catch (RuntimeException e) {
+            pg.close();
+            throw e;
+        }
+        return started(new SentinelCluster(pg, zk, tweak));
+    }
+
+    /**
+     * The same on real hosts: a PostgreSQL server and its sentinel on each of {@code dbHosts} (the
+     * first the primary; nodes are named after their hosts), a ZooKeeper server on each of
+     * {@code zkHosts}, every process on its host's address, as an operator configures machines.
+     */
+    public static SentinelCluster onHosts(Hosts hosts, List<String> dbHosts, List<String> zkHosts,
+                                          UnaryOperator<String> tweak) {
+        PgCluster pg = PgCluster.builder().onHosts(hosts, dbHosts).start();
+        ZkEnsemble zk;
+        try {
+            zk = ZkEnsemble.onHosts(hosts, zkHosts);
+        } catch (RuntimeException e) {
+            pg.close();
+            throw e;
+        }
+        return started(new SentinelCluster(pg, zk, tweak));
+    }
+
+    private static SentinelCluster started(SentinelCluster c) {
         try {
             c.sentinels.values().forEach(LocalSentinel::start);
             c.sentinels.values().forEach(s -> s.awaitUp(WAIT));
