@@ -33,7 +33,10 @@ class FailsafeIT extends ClusterTest {
         sampler = new WriteSampler(cluster);
     }
 
-    /** Whether the primary's server ran and accepted a write all through {@code window}. */
+    /**
+     * Whether the primary's server ran, the same postmaster, and acknowledged the sampler's writes
+     * all through {@code window}: every check waits for the next acknowledged write (at most 1 s).
+     */
     private boolean primaryServesThroughout(Duration window) {
         long until = System.nanoTime() + window.toNanos();
         long pid = cluster.pg().primary().requirePostmasterPid();
@@ -41,8 +44,13 @@ class FailsafeIT extends ClusterTest {
             if (!cluster.pg().primary().isRunning() || cluster.pg().primary().requirePostmasterPid() != pid) {
                 return false;
             }
-            cluster.pg().primary().execute("INSERT INTO sampler (node) VALUES ('failsafe-check')");
-            Await.until("the next check", Duration.ofSeconds(1), Duration.ofMillis(250), () -> true);
+            long acked = sampler.accepted().getOrDefault("node1", 0L);
+            try {
+                Await.until("node1 to acknowledge the next write", Duration.ofSeconds(1), Duration.ofMillis(20),
+                        () -> sampler.accepted().getOrDefault("node1", 0L) > acked);
+            } catch (AssertionError e) {
+                return false;
+            }
         }
         return true;
     }
