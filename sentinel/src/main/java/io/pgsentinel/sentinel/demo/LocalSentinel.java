@@ -32,6 +32,8 @@ public final class LocalSentinel {
     private final int apiPort;
     private final int adminPort;
     private ChildJvm process;
+    /** The logs of its earlier processes (before a restart), oldest first. */
+    private final StringBuilder earlierLogs = new StringBuilder();
 
     private LocalSentinel(String id, PgNode node, Path config) {
         this.id = id;
@@ -137,6 +139,9 @@ public final class LocalSentinel {
 
     /** Starts the sentinel as a child JVM: {@code server <config>}. */
     public void start() {
+        if (process != null) {
+            earlierLogs.append(process.logText()).append("---- restarted ----\n");
+        }
         process = ChildJvm.builder("sentinel-" + id, MAIN_CLASS).on(node.runsOn())
                 .args("server", config.toString()).start();
     }
@@ -155,8 +160,9 @@ public final class LocalSentinel {
         });
     }
 
+    /** The log of this sentinel, across restarts. */
     public String log() {
-        return process == null ? "" : process.logText();
+        return earlierLogs + (process == null ? "" : process.logText());
     }
 
     /** Stops the process (thawing it first if frozen). */
