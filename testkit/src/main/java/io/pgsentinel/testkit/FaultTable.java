@@ -38,6 +38,22 @@ final class FaultTable {
         this.namespaceOf = namespaceOf;
     }
 
+    /**
+     * Makes conntrack follow every connection of every host from the start. A namespace tracks
+     * connections only once a rule needs it; a connection opened before that is picked up in the
+     * middle, and its "original" direction is then that of whichever packet came first, so a
+     * one-way cut would let an older connection through, or cut it the wrong way. A table of its
+     * own, kept while faults come and go.
+     */
+    synchronized void trackConnections() {
+        for (String host : hostNames) {
+            nft(host, "track", "table inet " + table + "_track {\n"
+                    + "  chain pre { type filter hook prerouting priority -300; policy accept; ct state new counter; }\n"
+                    + "  chain out { type filter hook output priority -300; policy accept; ct state new counter; }\n"
+                    + "}\n");
+        }
+    }
+
     /** Adds the chain of a new fault, with {@code rules} (by host) in it; all or nothing. */
     synchronized Fault apply(String description, Map<String, List<String>> rules) {
         ensureOpen();

@@ -211,6 +211,7 @@ public final class Hosts implements AutoCloseable {
             Netns.ip("-n", ns, "link", "set", "eth0", "up").orThrow();
             Netns.ip("-n", ns, "link", "set", "lo", "up").orThrow();
         }
+        faults.trackConnections();
         LOG.info("kit: hosts {} on {} in namespaces {}-*", hosts.values(), network.cidr(), prefix);
     }
 

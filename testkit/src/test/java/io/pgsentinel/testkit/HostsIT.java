@@ -151,6 +151,30 @@ class HostsIT {
         assertThat(probe("a", "c")).isEqualTo(Reach.CONNECTED);
     }
 
+    /**
+     * A connection opened before the cut, a's to b: a one-way cut a -> b stops it too, whichever
+     * side spoke first since (conntrack follows it from its start, not from the cut).
+     */
+    @Test
+    void oneWayCutStopsAConnectionOpenedBeforeIt() throws Exception {
+        try (ChildJvm echo = ChildJvm.builder("echo-b", NetPrograms.Echo.class.getName()).on(hosts.host("b"))
+                .jvmArg("-Xmx32m").args("7001").start()) {
+            Await.until("the echo server on b", Duration.ofSeconds(30),
+                    () -> hosts.probe("a", hosts.address("b"), 7001, PROBE) == Reach.CONNECTED);
+            Endpoint viaA = hosts.reachFrom("a", hosts.address("b"), 7001);
+            try (java.net.Socket s = new java.net.Socket()) {
+                s.connect(new java.net.InetSocketAddress(viaA.host(), viaA.port()), 5000);
+                s.setSoTimeout(2000);
+                s.getOutputStream().write('x');
+                assertThat(s.getInputStream().read()).isEqualTo('x');
+                hosts.cutOneWay("a", "b");
+                s.getOutputStream().write('y');
+                assertThatThrownBy(() -> s.getInputStream().read()).as("nothing crosses the cut")
+                        .isInstanceOf(java.net.SocketTimeoutException.class);
+            }
+        }
+    }
+
     @Test
     void partitionCutsEveryHostOfOneSideFromEveryHostOfTheOther() {
         hosts.partition(List.of("a"), List.of("b", "c"));

@@ -52,6 +52,28 @@ final class NetPrograms {
         }
     }
 
+    /** Listens on the port given and echoes every line back, for as long as each connection lasts. */
+    public static final class Echo {
+        public static void main(String[] args) throws IOException {
+            try (ServerSocket server = new ServerSocket()) {
+                server.setReuseAddress(true);
+                server.bind(new InetSocketAddress(Integer.parseInt(args[0])));
+                while (true) {
+                    Socket client = server.accept();
+                    Thread t = new Thread(() -> {
+                        try (client) {
+                            client.getInputStream().transferTo(client.getOutputStream());
+                        } catch (IOException ignored) {
+                            // the client went away
+                        }
+                    });
+                    t.setDaemon(true);
+                    t.start();
+                }
+            }
+        }
+    }
+
     /** Reads the one line a {@link Listener} writes, through a socket to {@code endpoint}. */
     static String askListener(Endpoint endpoint) throws IOException {
         try (Socket s = new Socket()) {

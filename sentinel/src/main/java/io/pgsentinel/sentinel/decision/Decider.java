@@ -128,6 +128,12 @@ public final class Decider {
         MemberReport best = heard.stream().max(java.util.Comparator.comparingLong(MemberReport::timeline)
                 .thenComparingLong(MemberReport::position)).orElseThrow();
         Candidate chosen = candidates.stream().filter(c -> c.id().equals(best.id())).findFirst().orElse(null);
+        if (sync.minPosition() != null && best.position() < Lsn.parse(sync.minPosition())) {
+            return Decision.waiting(downText + "; synchronous quorum mode: the primary acknowledged commits up to "
+                    + sync.minPosition() + " that fewer than " + sync.count() + " standbys held yet, and the most "
+                    + "advanced standby heard, " + best.id() + ", is at " + Lsn.format(best.position())
+                    + ": waiting for one that holds them", publish);
+        }
         if (chosen == null) {
             return Decision.waiting(downText + "; synchronous quorum mode: the most advanced member of the set, "
                     + best.id() + ", cannot be promoted (nofailover, or not in a state to be)", publish);
@@ -270,18 +276,33 @@ public final class Decider {
      * as primary on {@code newTimeline}, every other node a replica (down until it streams from
      * the new primary).
      */
-    public static Topology afterFailover(Snapshot s, Policy p, Decision.FailoverPlan plan, long newTimeline) {
+    public static Topology afterFailover(Snapshot s, Policy p, Decision.FailoverPlan plan, long newTimeline,
+                                         Topology.Synchronous newSet) {
         Topology current = s.topology();
         RegisteredNode c = s.nodes().get(plan.candidate());
-        // the new primary's own setting is not known yet: the synchronous set is published relaxed (no
-        // guarantee claimed) until the leader has set it on the new primary
-        Topology.Synchronous sync = current.synchronous() == null ? null : new Topology.Synchronous(
-                current.synchronous().count(), current.synchronous().standbys().stream()
-                .filter(id -> !id.equals(c.id())).toList(), "relaxed");
+        Topology.Synchronous sync = current.synchronous() == null ? null : newSet;
         Topology promoted = new Topology(current.cluster(), current.epoch() + 1,
                 new Topology.Primary(c.id(), c.host(), c.port(), newTimeline), List.of(), s.leader(), s.maintenance(),
                 s.wallClock(), sync);
         return nextTopology(s, p, promoted);
+    }
+
+    /**
+     * The synchronous set of a new primary, set on it before its promotion (so that it never
+     * acknowledges alone): the published members but the candidate and the old primary, waiting
+     * for as many as before (at most all of them). Active from the start, with the candidate's
+     * position as the floor: every commit acknowledged so far is there, and until k members hold
+     * it too, a failover must find it on its candidate. Relaxed when no member is left.
+     */
+    public static Topology.Synchronous setAfterPromotion(Topology.Synchronous published, Decision.FailoverPlan plan,
+                                                         long candidatePosition) {
+        List<String> members = published.standbys().stream()
+                .filter(id -> !id.equals(plan.candidate()) && !id.equals(plan.oldPrimary())).sorted().toList();
+        if (members.isEmpty()) {
+            return new Topology.Synchronous(published.count(), List.of(), "relaxed");
+        }
+        return new Topology.Synchronous(Math.min(published.count(), members.size()), members, "active",
+                candidatePosition >= 0 ? Lsn.format(candidatePosition) : null);
     }
 
     /** The topology as observed now: same epoch and primary, fresh replica states, leader and pause flag. */

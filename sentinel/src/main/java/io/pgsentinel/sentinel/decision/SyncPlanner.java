@@ -1,7 +1,9 @@
 package io.pgsentinel.sentinel.decision;
 
+import io.pgsentinel.sentinel.model.Lsn;
 import io.pgsentinel.shared.topology.Topology;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -41,22 +43,37 @@ public final class SyncPlanner {
         }
     }
 
-    /** One change: publish a new synchronous set, or apply a setting on the primary, or nothing. */
-    public record Step(Topology.Synchronous publish, OnPrimary apply, String reason) {
+    /**
+     * One change: publish a new synchronous set, or apply a setting on the primary, or nothing;
+     * {@code mark} >= 0: remember this primary position as where the current (smaller) list applies from.
+     */
+    public record Step(Topology.Synchronous publish, OnPrimary apply, String reason, long mark) {
+        Step(Topology.Synchronous publish, OnPrimary apply, String reason) {
+            this(publish, apply, reason, -1);
+        }
+
         public boolean isNone() {
             return publish == null && apply == null;
         }
     }
 
     /**
-     * @param published      the published set, or null (asynchronous so far: treated as relaxed)
-     * @param onPrimary      what the primary enforces now
-     * @param streaming      promotable replicas streaming from the primary now
-     * @param count          replication.synchronousCount (k)
-     * @param relaxAllowed   replication.synchronousFallback is async
+     * @param published    the published set, or null (asynchronous so far: treated as relaxed)
+     * @param onPrimary    what the primary enforces now (its setting, agreed by its walsenders), or
+     *                     null when that is not known
+     * @param streaming    promotable replicas streaming from the primary now
+     * @param flushed      each standby's flushed position as the primary sees it
+     * @param primaryFlush the primary's flushed position now
+     * @param shrinkMark   the primary's position when its current, smaller list took effect, -1 when not recorded
+     * @param count        replication.synchronousCount (k)
+     * @param relaxAllowed replication.synchronousFallback is async
      */
-    public static Step next(Topology.Synchronous published, OnPrimary onPrimary, Set<String> streaming, int count,
+    public static Step next(Topology.Synchronous published, OnPrimary onPrimary, Set<String> streaming,
+                            Map<String, Long> flushed, long primaryFlush, long shrinkMark, int count,
                             boolean relaxAllowed) {
+        if (onPrimary == null) {
+            return new Step(null, null, "the primary's setting is not yet agreed by its walsenders: waiting");
+        }
         Set<String> pub = published == null ? Set.of() : new TreeSet<>(published.standbys());
         boolean active = published != null && published.active();
         Set<String> desired = new TreeSet<>(streaming);
@@ -84,28 +101,58 @@ public final class SyncPlanner {
             if (!onPrimary.equals(target)) {
                 return new Step(null, target, "setting the primary's synchronous standbys before publishing them");
             }
-            return new Step(new Topology.Synchronous(k, List.copyOf(desired), "active"), null,
-                    "the primary waits for " + k + " of " + desired + ": synchronous set active");
+            // active only with positions that prove it: what the primary acknowledged before (alone)
+            // must be on k of them, or a candidate must hold it
+            boolean proven = holding(desired, flushed, primaryFlush) >= k;
+            return new Step(new Topology.Synchronous(k, List.copyOf(desired), "active",
+                    proven ? null : Lsn.format(primaryFlush)), null, "the primary waits for " + k + " of " + desired
+                    + ": synchronous set active" + (proven ? "" : ", a candidate must hold " + Lsn.format(primaryFlush)
+                    + " until " + k + " of them do"));
         }
+        String floor = published.minPosition();
         if (!pub.containsAll(desired)) {
             Set<String> grown = new TreeSet<>(pub);
             grown.addAll(desired);
-            return new Step(new Topology.Synchronous(Math.min(published.count(), k), List.copyOf(grown), "active"), null,
-                    "publishing " + desired + " before the primary waits for them");
+            return new Step(new Topology.Synchronous(Math.min(published.count(), k), List.copyOf(grown), "active", floor),
+                    null, "publishing " + desired + " before the primary waits for them");
         }
         // the published count never exceeds the primary's: any k of the primary's list must meet
         // any (published - count + 1) of the published set
         if (k < published.count()) {
-            return new Step(new Topology.Synchronous(k, List.copyOf(pub), "active"), null,
+            return new Step(new Topology.Synchronous(k, List.copyOf(pub), "active", floor), null,
                     "lowering the published quorum to " + k + " before the primary's");
         }
         if (!onPrimary.equals(target)) {
             return new Step(null, target, "the primary now waits for " + k + " of " + desired);
         }
         if (!pub.equals(desired) || published.count() != k) {
+            // commits acknowledged under the larger list may be on the members about to leave only:
+            // they leave once k members of the smaller list hold everything up to where it applies from
+            if (shrinkMark < 0) {
+                return new Step(null, null, "the primary waits for " + k + " of " + desired + " from "
+                        + Lsn.format(primaryFlush) + " on", primaryFlush);
+            }
+            if (holding(desired, flushed, shrinkMark) < k) {
+                return new Step(null, null, "waiting for " + k + " of " + desired + " to hold " + Lsn.format(shrinkMark)
+                        + " before unpublishing " + difference(pub, desired));
+            }
+            return new Step(new Topology.Synchronous(k, List.copyOf(desired), "active", floor), null,
+                    "unpublishing " + difference(pub, desired) + ": " + k + " of " + desired + " hold "
+                            + Lsn.format(shrinkMark));
+        }
+        if (floor != null && holding(desired, flushed, Lsn.parse(floor)) >= k) {
             return new Step(new Topology.Synchronous(k, List.copyOf(desired), "active"), null,
-                    "unpublishing standbys the primary no longer waits for");
+                    k + " of " + desired + " hold " + floor + ": no candidate needs more than the set gives");
         }
         return new Step(null, null, "synchronous set in step");
+    }
+
+    /** How many of {@code members} have flushed at least {@code position}. */
+    static int holding(Set<String> members, Map<String, Long> flushed, long position) {
+        return (int) members.stream().filter(m -> flushed.getOrDefault(m, -1L) >= position).count();
+    }
+
+    private static List<String> difference(Set<String> a, Set<String> b) {
+        return a.stream().filter(x -> !b.contains(x)).sorted().toList();
     }
 }

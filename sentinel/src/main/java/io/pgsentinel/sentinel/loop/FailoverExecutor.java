@@ -22,6 +22,7 @@ import io.pgsentinel.testkit.Command;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.apache.zookeeper.CreateMode;
 import org.slf4j.Logger;
@@ -77,6 +78,12 @@ final class FailoverExecutor {
         CompletableFuture<Integer> stonith;
         /** pg_promote was called: the candidate may accept writes, the old primary's fence must stay. */
         boolean promoteAttempted;
+        /** A synchronous member's position still moved at the last check. */
+        boolean settling;
+        /** The candidate's position as asked right before its promotion, -1 when not asked. */
+        long candidatePosition = -1;
+        /** The synchronous set the candidate was given before its promotion, or null. */
+        Topology.Synchronous newSet;
 
         Plan(Leadership.Term term, Decision decision, Snapshot snapshot, long now, String switchoverId) {
             this.switchoverId = switchoverId;
@@ -196,6 +203,9 @@ final class FailoverExecutor {
         }
         String syncProblem = p.switchoverId == null ? synchronousCandidateProblem(p) : null;
         if (syncProblem != null) {
+            if (p.settling && now - p.fencedAt < fenceConfirmTimeout.toMillis()) {
+                return Outcome.IN_PROGRESS; // a standby still replays its own WAL: asked again next step
+            }
             return abort(syncProblem);
         }
         RegisteredNode candidate = cache.nodes().get(p.failover.candidate());
@@ -225,6 +235,10 @@ final class FailoverExecutor {
             p.caughtUpAt = clock.nowMillis();
             LOG.info("switchover: {} has received all of {}'s WAL", candidate.id(), old);
         }
+        String listProblem = setListBeforePromotion(p, candidate);
+        if (listProblem != null) {
+            return abort(listProblem);
+        }
         // announced in a transaction that checks leadership, right before pg_promote: a leader
         // deposed meanwhile (its session expired while it was frozen) cannot write, so it does not promote
         LeaderWrites.Outcome announced = announce(term, p);
@@ -248,6 +262,36 @@ final class FailoverExecutor {
         return publish(term, p, promoted, promotedAt);
     }
 
+    /**
+     * Synchronous quorum mode: the candidate gets its synchronous standbys before its promotion
+     * (the setting only takes effect once it is a primary), so that it never acknowledges a commit
+     * alone; checked by asking it back.
+     *
+     * @return why it could not be set, or null
+     */
+    private String setListBeforePromotion(Plan p, RegisteredNode candidate) {
+        var published = p.snapshot.topology().synchronous();
+        if (published == null) {
+            return null;
+        }
+        var next = Decider.setAfterPromotion(published, p.failover, -1);
+        String setting = next.active() ? new io.pgsentinel.sentinel.decision.SyncPlanner.OnPrimary(next.count(),
+                next.standbys()).setting() : "";
+        try {
+            admin.setSyncStandbyNames(candidate.host(), candidate.port(), setting, Duration.ofSeconds(3));
+            String enforced = admin.syncStandbyNames(candidate.host(), candidate.port(), Duration.ofSeconds(3));
+            if (!enforced.equals(setting)) {
+                return "the synchronous standbys of " + candidate.id() + " read '" + enforced + "' after setting '"
+                        + setting + "': not promoting it";
+            }
+            p.newSet = next;
+            return null;
+        } catch (Exception e) {
+            return "could not set the synchronous standbys of " + candidate.id() + " before promoting it: "
+                    + e.getMessage();
+        }
+    }
+
     /** Writes {@code promoting}: this leader is about to promote the candidate for the next epoch. */
     private LeaderWrites.Outcome announce(Leadership.Term term, Plan p) {
         var intent = new io.pgsentinel.sentinel.model.PromotionIntent(p.failover.oldPrimary(), p.failover.candidate(),
@@ -261,7 +305,9 @@ final class FailoverExecutor {
         if (read == null) {
             return abort("the topology node vanished");
         }
-        Topology next = Decider.afterFailover(p.snapshot, policy, p.failover, promoted.timeline());
+        Topology.Synchronous newSet = p.newSet == null ? null : Decider.setAfterPromotion(
+                p.snapshot.topology().synchronous(), p.failover, Math.max(promoted.forkLsn(), p.candidatePosition));
+        Topology next = Decider.afterFailover(p.snapshot, policy, p.failover, promoted.timeline(), newSet);
         long publishedAt = clock.nowMillis();
         byte[] history = ModelCodec.encode(history(p, next, promoted, promotedAt, publishedAt));
         var c = session.client();
@@ -389,57 +435,96 @@ final class FailoverExecutor {
         return null;
     }
 
+    /** How long a standby's position must stay still to count: it may still replay its own WAL. */
+    private static final long SETTLE_MILLIS = 300;
+
     /**
-     * In synchronous quorum mode, the positions of the reports may be up to a second old: ask the
-     * standbys themselves, right before promoting, and promote the most advanced of them (it holds
-     * every acknowledged commit once n - k + 1 have answered). Asynchronous mode: nothing to do.
+     * In synchronous quorum mode the positions of the reports may be a second old: ask the members
+     * themselves, right before promoting, by the decision's own measure (max of received and
+     * replayed), twice {@value #SETTLE_MILLIS} ms apart: the primary is fenced, so a position that
+     * still moves is a standby replaying WAL it already holds (after a restart), not yet its
+     * position. With n - k + 1 members settled, the most advanced holds every acknowledged commit;
+     * it replaces the decision's candidate only when it is strictly ahead of it, by that measure.
      *
-     * @return why the promotion cannot go ahead, or null when it can
+     * @return why the promotion cannot go ahead now, or null when it can; {@code p.settling} is set
+     *         while positions move (the step is tried again, not aborted)
      */
     private String synchronousCandidateProblem(Plan p) {
         var sync = p.snapshot.topology().synchronous();
+        p.settling = false;
         if (sync == null || !sync.active()) {
             return null;
         }
         String old = p.failover.oldPrimary();
         List<String> members = sync.standbys().stream().filter(id -> !id.equals(old)).toList();
         int need = Math.max(1, members.size() - sync.count() + 1);
-        String best = null;
-        long bestLsn = -1;
-        int heard = 0;
-        for (String id : members) {
-            RegisteredNode n = cache.nodes().get(id);
-            if (n == null) {
-                continue;
-            }
-            try {
-                long received = admin.receivedLsn(n.host(), n.port(), Duration.ofSeconds(2));
-                if (received >= 0) {
-                    heard++;
-                    if (received > bestLsn) {
-                        bestLsn = received;
-                        best = id;
-                    }
-                }
-            } catch (Exception e) {
-                // not heard
-            }
+        Map<String, Long> first = positions(members);
+        try {
+            Thread.sleep(SETTLE_MILLIS); // the interval between two readings is the measure
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
         }
-        if (heard < need) {
-            return "synchronous quorum mode: only " + heard + " of " + members + " answered, " + need
+        Map<String, Long> second = positions(members);
+        Map<String, Long> settled = new java.util.TreeMap<>();
+        List<String> moving = new java.util.ArrayList<>();
+        second.forEach((id, position) -> {
+            if (position.equals(first.get(id))) {
+                settled.put(id, position);
+            } else if (first.containsKey(id)) {
+                moving.add(id);
+            }
+        });
+        if (settled.size() < need) {
+            p.settling = !moving.isEmpty();
+            return "synchronous quorum mode: " + settled.size() + " of " + members + " answered with a settled position"
+                    + (moving.isEmpty() ? "" : " (" + String.join(", ", moving) + " still replaying)") + ", " + need
                     + " are needed to be sure of every acknowledged commit";
         }
-        if (!best.equals(p.failover.candidate())) {
+        String best = settled.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
+        long bestLsn = settled.get(best);
+        if (sync.minPosition() != null && bestLsn < Lsn.parse(sync.minPosition())) {
+            return "synchronous quorum mode: no settled standby holds " + sync.minPosition() + " (the best, " + best
+                    + ", is at " + Lsn.format(bestLsn) + ")";
+        }
+        long candidateLsn = settled.getOrDefault(p.failover.candidate(), -1L);
+        if (!best.equals(p.failover.candidate()) && bestLsn > candidateLsn) {
             RegisteredNode n = cache.nodes().get(best);
             if (n == null || n.noFailover()) {
                 return "synchronous quorum mode: the most advanced standby " + best + " cannot be promoted";
             }
-            LOG.info("failover: {} is more advanced than {} ({}): promoting it instead", best, p.failover.candidate(),
-                    Lsn.format(bestLsn));
+            LOG.info("failover: {} is more advanced than {} ({} against {}): promoting it instead", best,
+                    p.failover.candidate(), Lsn.format(bestLsn), candidateLsn < 0 ? "no answer" : Lsn.format(candidateLsn));
             p.failover = new Decision.FailoverPlan(old, best, bestLsn, p.failover.candidateTimeline(),
                     p.failover.lastKnownPrimaryLsn(), p.failover.downForMillis());
         }
+        p.candidatePosition = Math.max(bestLsn, candidateLsn);
         return null;
+    }
+
+    /** Each member's position, asked in parallel; those that do not answer (or are out of recovery) are left out. */
+    private Map<String, Long> positions(List<String> members) {
+        Map<String, CompletableFuture<Long>> asked = new java.util.TreeMap<>();
+        for (String id : members) {
+            RegisteredNode n = cache.nodes().get(id);
+            if (n != null) {
+                asked.put(id, CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return admin.standbyPosition(n.host(), n.port(), Duration.ofSeconds(1));
+                    } catch (Exception e) {
+                        return -1L;
+                    }
+                }));
+            }
+        }
+        Map<String, Long> answered = new java.util.TreeMap<>();
+        asked.forEach((id, f) -> {
+            long position = f.join();
+            if (position >= 0) {
+                answered.put(id, position);
+            }
+        });
+        return answered;
     }
 
     /** Asks ZooKeeper itself (not the cache) whether the member node is gone. */

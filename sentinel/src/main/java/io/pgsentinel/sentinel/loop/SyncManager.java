@@ -3,13 +3,13 @@ package io.pgsentinel.sentinel.loop;
 import io.pgsentinel.sentinel.decision.SyncPlanner;
 import io.pgsentinel.sentinel.model.MemberReport;
 import io.pgsentinel.sentinel.model.RegisteredNode;
-import io.pgsentinel.sentinel.model.Standby;
 import io.pgsentinel.sentinel.postgres.RemoteAdmin;
 import io.pgsentinel.sentinel.zk.ClusterCache;
 import io.pgsentinel.sentinel.zk.LeaderWrites;
 import io.pgsentinel.sentinel.zk.Leadership;
 import io.pgsentinel.shared.topology.Topology;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import org.slf4j.Logger;
@@ -38,6 +38,10 @@ final class SyncManager {
         this.relaxAllowed = relaxAllowed;
     }
 
+    /** Where the primary's current (smaller) list applies from, and for which list; see {@link SyncPlanner}. */
+    private List<String> markedList = List.of();
+    private long mark = -1;
+
     /** Returns true when it published (the caller's topology copy is then stale for this cycle). */
     boolean step(Leadership.Term term, java.time.Instant now) {
         ClusterCache.VersionedTopology read = cache.topology().orElse(null);
@@ -49,22 +53,35 @@ final class SyncManager {
         if (primary == null || !primary.running() || primary.role() != io.pgsentinel.sentinel.model.Role.PRIMARY) {
             return false;
         }
-        Set<String> streaming = new TreeSet<>();
-        for (Standby sb : primary.standbys()) {
-            RegisteredNode n = cache.nodes().get(sb.name());
-            if (n != null && !n.noFailover() && "streaming".equals(sb.state())) {
-                streaming.add(sb.name());
-            }
-        }
         try {
-            SyncPlanner.OnPrimary onPrimary = SyncPlanner.OnPrimary.parse(
-                    admin.syncStandbyNames(t.primary().host(), t.primary().port(), SQL_TIMEOUT));
-            SyncPlanner.Step step = SyncPlanner.next(t.synchronous(), onPrimary, streaming, count, relaxAllowed);
+            RemoteAdmin.SyncState state = admin.syncState(t.primary().host(), t.primary().port(), SQL_TIMEOUT);
+            Set<String> streaming = new TreeSet<>();
+            for (String name : state.flushed().keySet()) {
+                RegisteredNode n = cache.nodes().get(name);
+                if (n != null && !n.noFailover()) {
+                    streaming.add(name);
+                }
+            }
+            SyncPlanner.OnPrimary onPrimary = enforced(state);
+            if (onPrimary == null || !onPrimary.standbys().equals(markedList)) {
+                markedList = List.of(); // the list changed under us (another leader, an operator): mark again
+                mark = -1;
+            }
+            long shrinkMark = mark;
+            SyncPlanner.Step step = SyncPlanner.next(t.synchronous(), onPrimary, streaming, state.flushed(),
+                    state.primaryFlush(), shrinkMark, count, relaxAllowed);
             if (!step.reason().equals(lastReason)) {
                 LOG.info("synchronous set: {}", step.reason());
                 lastReason = step.reason();
             }
+            if (step.mark() >= 0 && onPrimary != null) {
+                markedList = onPrimary.standbys();
+                mark = step.mark();
+            }
             if (step.apply() != null) {
+                // a mark holds for the list it was taken under only: a list changed, even back, needs a new one
+                markedList = List.of();
+                mark = -1;
                 admin.setSyncStandbyNames(t.primary().host(), t.primary().port(), step.apply().setting(), SQL_TIMEOUT);
             }
             if (step.publish() != null) {
@@ -75,5 +92,22 @@ final class SyncManager {
             LOG.warn("synchronous set: {}", e.getMessage());
         }
         return false;
+    }
+
+    /**
+     * The list the primary enforces: its setting, when every streaming walsender agrees with it
+     * (a listed standby counts in the quorum, any other is asynchronous); null while they do not
+     * (a reload not yet seen by every walsender, or a setting written but never reloaded).
+     */
+    static SyncPlanner.OnPrimary enforced(RemoteAdmin.SyncState state) {
+        SyncPlanner.OnPrimary setting = SyncPlanner.OnPrimary.parse(state.setting());
+        for (var e : state.syncStates().entrySet()) {
+            boolean listed = setting.standbys().contains(e.getKey());
+            boolean counted = !"async".equals(e.getValue());
+            if (listed != counted) {
+                return null;
+            }
+        }
+        return setting;
     }
 }

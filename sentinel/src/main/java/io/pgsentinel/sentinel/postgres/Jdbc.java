@@ -12,6 +12,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -59,23 +60,27 @@ public final class Jdbc {
     /** Connects to {@code host:port} and runs {@code work}, all within {@code timeout}. */
     public <T> T call(String host, int port, Duration timeout, Work<T> work) throws SQLException {
         AtomicReference<Connection> open = new AtomicReference<>();
+        AtomicBoolean expired = new AtomicBoolean();
         Future<T> future = CALLS.submit(() -> {
             try (Connection c = connect(host, port, timeout)) {
                 open.set(c);
+                // the deadline may have passed while connecting: the caller has its answer, the work must
+                // not start behind its back (a statement sent after the deadline would still run)
+                if (expired.get()) {
+                    abort(c);
+                    throw new DeadlineException(host + ":" + port + " answered after the deadline");
+                }
                 return work.run(c);
             }
         });
         try {
             return future.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
+            expired.set(true);
             future.cancel(true);
             Connection c = open.get();
             if (c != null) {
-                try {
-                    c.abort(Runnable::run);
-                } catch (SQLException | RuntimeException ignored) {
-                    // the point was to break it
-                }
+                abort(c);
             }
             throw new DeadlineException(host + ":" + port + " did not answer within " + timeout.toMillis() + " ms");
         } catch (ExecutionException e) {
@@ -88,6 +93,18 @@ public final class Jdbc {
             future.cancel(true);
             Thread.currentThread().interrupt();
             throw new SQLException("interrupted", "57014", e);
+        }
+    }
+
+    /**
+     * Breaks the connection at once: the server ends the session when it notices, and a statement
+     * it still runs is not followed by another (the caller re-reads what the server enforces).
+     */
+    private static void abort(Connection c) {
+        try {
+            c.abort(Runnable::run);
+        } catch (SQLException | RuntimeException ignored) {
+            // the point was to break it
         }
     }
 

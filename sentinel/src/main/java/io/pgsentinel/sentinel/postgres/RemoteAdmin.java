@@ -5,6 +5,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * What one sentinel does to another node's server over SQL: promote it, checkpoint it, make
@@ -96,6 +97,61 @@ public final class RemoteAdmin {
                 rs.next();
                 String v = rs.getString(1);
                 return v == null ? -1L : Lsn.parse(v);
+            }
+        });
+    }
+
+    /**
+     * Where a standby stands: the most advanced WAL position it holds, max(received and flushed,
+     * replayed) (the received position is NULL until streaming starts after a restart, then the
+     * start of the segment it asks for; its replay shows what its own WAL gave it), or -1 when it is
+     * out of recovery or holds nothing yet.
+     */
+    public long standbyPosition(String host, int port, Duration timeout) throws SQLException {
+        return jdbc.call(host, port, timeout, c -> {
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_is_in_recovery(), "
+                    + "pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text")) {
+                rs.next();
+                if (!rs.getBoolean(1)) {
+                    return -1L;
+                }
+                String receive = rs.getString(2);
+                String replay = rs.getString(3);
+                return Math.max(receive == null ? -1L : Lsn.parse(receive), replay == null ? -1L : Lsn.parse(replay));
+            }
+        });
+    }
+
+    /**
+     * What a primary enforces: its {@code synchronous_standby_names} (asked in a new session, so
+     * after any reload), each walsender's {@code sync_state} and flushed position, and the
+     * primary's own flushed position, read after them.
+     */
+    public record SyncState(String setting, Map<String, String> syncStates, Map<String, Long> flushed, long primaryFlush) {
+    }
+
+    public SyncState syncState(String host, int port, Duration timeout) throws SQLException {
+        return jdbc.call(host, port, timeout, c -> {
+            try (Statement s = c.createStatement()) {
+                String setting;
+                try (ResultSet rs = s.executeQuery("SHOW synchronous_standby_names")) {
+                    rs.next();
+                    setting = rs.getString(1);
+                }
+                Map<String, String> states = new java.util.TreeMap<>();
+                Map<String, Long> flushed = new java.util.TreeMap<>();
+                try (ResultSet rs = s.executeQuery("SELECT application_name, sync_state, flush_lsn::text "
+                        + "FROM pg_stat_replication WHERE state = 'streaming'")) {
+                    while (rs.next()) {
+                        states.put(rs.getString(1), rs.getString(2));
+                        String f = rs.getString(3);
+                        flushed.put(rs.getString(1), f == null ? -1L : Lsn.parse(f));
+                    }
+                }
+                try (ResultSet rs = s.executeQuery("SELECT pg_current_wal_flush_lsn()::text")) {
+                    rs.next();
+                    return new SyncState(setting, states, flushed, Lsn.parse(rs.getString(1)));
+                }
             }
         });
     }

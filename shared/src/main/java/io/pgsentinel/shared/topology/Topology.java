@@ -40,11 +40,23 @@ public record Topology(String cluster, long epoch, Primary primary, List<Replica
      * {@code standbys.size() - count + 1} of them finds every acknowledged commit on the most
      * advanced one.
      *
-     * @param state {@code active}, or {@code relaxed} when too few standbys were available and
-     *              the primary was allowed to acknowledge alone (replication.synchronousFallback)
+     * @param state       {@code active}, or {@code relaxed} when too few standbys were available and
+     *                    the primary was allowed to acknowledge alone (replication.synchronousFallback)
+     * @param minPosition while not null ("0/5000000"), the primary acknowledged commits up to this
+     *                    WAL position that fewer than {@code count} of the standbys may hold yet (a
+     *                    new primary right after a failover, a set that just became active): a
+     *                    failover candidate must also hold this position
      */
-    public record Synchronous(int count, List<String> standbys, String state) {
+    public record Synchronous(int count, List<String> standbys, String state, String minPosition) {
+        public Synchronous(int count, List<String> standbys, String state) {
+            this(count, standbys, state, null);
+        }
+
         public Synchronous {
+            if (minPosition != null && !minPosition.matches("[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}")) {
+                throw new IllegalArgumentException("synchronous.minPosition must be a WAL position like 0/5000000, got '"
+                        + minPosition + "'");
+            }
             standbys = List.copyOf(standbys);
             if (count < 1) {
                 throw new IllegalArgumentException("synchronous.count must be at least 1, got " + count);

@@ -70,6 +70,9 @@ public final class TopologyCodec {
             ArrayNode standbys = sync.putArray("standbys");
             t.synchronous().standbys().forEach(standbys::add);
             sync.put("state", t.synchronous().state());
+            if (t.synchronous().minPosition() != null) {
+                sync.put("minPosition", t.synchronous().minPosition());
+            }
         }
         return root;
     }
@@ -131,7 +134,8 @@ public final class TopologyCodec {
                 standbys.add(name(item.asText(), path));
             }
             String state = Fields.text(s, "state", "synchronous");
-            sync = build("synchronous", () -> new Topology.Synchronous(count, standbys, state));
+            String minPosition = Fields.optionalText(s, "minPosition", "synchronous").orElse(null);
+            sync = build("synchronous", () -> new Topology.Synchronous(count, standbys, state, minPosition));
         }
         Topology.Synchronous synchronous = sync;
         return build("", () -> new Topology(cluster, epoch, primary, replicas, leader, paused, updatedAt, synchronous));
