@@ -59,16 +59,11 @@ public final class Decider {
         if (s.maintenance()) {
             return Decision.waiting(downText + "; automatic failover is paused (maintenance)", publish);
         }
-        if (s.lastFailoverAtMillis() >= 0 && s.nowMillis() - s.lastFailoverAtMillis() < p.failoverCooldownMillis()) {
-            return Decision.waiting(downText + "; the previous failover counts as " + seconds(s.nowMillis()
-                    - s.lastFailoverAtMillis()) + " ago (at most: a new leader counts from its election), and automatic "
-                    + "failovers are at least " + seconds(p.failoverCooldownMillis()) + " apart", publish);
-        }
         List<String> excluded = new ArrayList<>();
-        List<Candidate> candidates = candidates(s, primaryId, excluded);
+        List<Candidate> candidates = candidates(s, p, primaryId, excluded);
         Topology.Synchronous sync = current.synchronous();
         if (sync != null && sync.active()) {
-            return synchronousFailover(s, current, sync, candidates, downText, down, publish);
+            return synchronousFailover(s, current, sync, candidates, excluded, downText, down, publish);
         }
         if (candidates.isEmpty()) {
             return Decision.waiting(downText + "; no candidate to promote: "
@@ -112,8 +107,8 @@ public final class Decider {
      * only that one, and only once enough of them are heard; otherwise wait and say why.
      */
     private static Decision synchronousFailover(Snapshot s, Topology current, Topology.Synchronous sync,
-                                                List<Candidate> candidates, String downText, DownAssessment down,
-                                                Topology publish) {
+                                                List<Candidate> candidates, List<String> excluded, String downText,
+                                                DownAssessment down, Topology publish) {
         String primaryId = current.primary().id();
         List<String> members = sync.standbys().stream().filter(id -> !id.equals(primaryId)).toList();
         int need = Math.max(1, members.size() - sync.count() + 1);
@@ -136,7 +131,8 @@ public final class Decider {
         }
         if (chosen == null) {
             return Decision.waiting(downText + "; synchronous quorum mode: the most advanced member of the set, "
-                    + best.id() + ", cannot be promoted (nofailover, or not in a state to be)", publish);
+                    + best.id() + ", cannot be promoted (" + excluded.stream().filter(e -> e.startsWith(best.id() + " "))
+                    .findFirst().orElse("nofailover, or not in a state to be") + ")", publish);
         }
         String reason = downText + "; promote " + chosen.id() + ", the most advanced of " + heard.size() + " of the "
                 + members.size() + " synchronous standbys heard (" + Lsn.format(chosen.position()) + " on timeline "
@@ -389,6 +385,13 @@ public final class Decider {
         }
     }
 
+    /**
+     * A voter refreshes its vote every second while it sees a server down: a down vote not
+     * refreshed for this long comes from a sentinel whose loop is blocked (or gone), and no longer
+     * counts (its age would otherwise grow without bound).
+     */
+    static final long STALE_VOTE_MILLIS = 5000;
+
     static DownAssessment assessDown(Snapshot s, Policy p, String primaryId) {
         int quorum = p.quorum(s.nodes().size());
         int voters = 0;
@@ -404,7 +407,7 @@ public final class Decider {
                 continue;
             }
             voters++;
-            if (!view.up()) {
+            if (!view.up() && s.nowMillis() - seen.receivedAtMillis() <= STALE_VOTE_MILLIS) {
                 seenDown++;
                 long downFor = view.forMillis() + Math.max(0, s.nowMillis() - seen.receivedAtMillis());
                 longest = Math.max(longest, downFor);
@@ -419,8 +422,13 @@ public final class Decider {
     record Candidate(String id, long timeline, long position, int priority) {
     }
 
-    /** Promotable replicas, best first; {@code excluded} gets why each other node is not one. */
-    static List<Candidate> candidates(Snapshot s, String primaryId, List<String> excluded) {
+    /**
+     * Promotable replicas, best first; {@code excluded} gets why each other node is not one.
+     * Anti-flapping: a node demoted within {@code failover.minInterval} is not promoted back (no
+     * ping-pong between two nodes), while any other node may be: two independent host losses in a
+     * row leave the cluster writable.
+     */
+    static List<Candidate> candidates(Snapshot s, Policy p, String primaryId, List<String> excluded) {
         List<Candidate> result = new ArrayList<>();
         for (RegisteredNode n : s.nodes().values().stream().sorted(Comparator.comparing(RegisteredNode::id)).toList()) {
             if (n.id().equals(primaryId)) {
@@ -441,6 +449,10 @@ public final class Decider {
                 excluded.add(n.id() + " is " + r.state());
             } else if (r.position() < 0) {
                 excluded.add(n.id() + " reports no WAL position");
+            } else if (demotedAgo(s, n.id()) < p.failoverCooldownMillis()) {
+                excluded.add(n.id() + " was the primary until " + seconds(demotedAgo(s, n.id())) + " ago (at most: a new "
+                        + "leader counts from its election): not promoted back automatically within failover.minInterval ("
+                        + seconds(p.failoverCooldownMillis()) + ")");
             } else {
                 result.add(new Candidate(n.id(), r.timeline(), r.position(), n.priority()));
             }
@@ -450,6 +462,12 @@ public final class Decider {
                 .thenComparing(Comparator.comparingInt(Candidate::priority).reversed())
                 .thenComparing(Candidate::id));
         return result;
+    }
+
+    /** How long ago {@code id} was demoted, or a very long time. */
+    private static long demotedAgo(Snapshot s, String id) {
+        Long at = s.demotedAtMillis().get(id);
+        return at == null ? Long.MAX_VALUE : s.nowMillis() - at;
     }
 
     /**

@@ -8,7 +8,8 @@ package io.pgsentinel.sentinel.decision;
  * @param maxLagOnFailoverBytes    refuse a candidate further behind the last known primary position;
  *                                 also the bound over which a replica is shown as lagging
  * @param lagPublishIntervalMillis lag-only changes of the topology are published at most this often
- * @param failoverCooldownMillis   no automatic failover within this time of the previous one
+ * @param failoverCooldownMillis   a node demoted by a failover or switchover is not promoted back
+ *                                 automatically within this time (anti-flapping); 0: off
  */
 public record Policy(long downAfterMillis, int fixedQuorum, long maxLagOnFailoverBytes, long lagPublishIntervalMillis,
                      long failoverCooldownMillis) {

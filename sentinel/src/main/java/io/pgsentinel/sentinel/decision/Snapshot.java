@@ -21,7 +21,9 @@ import java.util.Map;
  * @param lastKnownPrimaryLsn   the primary's last known flushed position, -1 when unknown
  * @param nowMillis             monotonic now
  * @param lastPublishedAtMillis monotonic time of this leader's last publication (or of its election)
- * @param lastFailoverAtMillis  monotonic time of this leader's last failover, or -1
+ * @param demotedAtMillis       nodes that were the primary until a failover or switchover within
+ *                              {@code failover.minInterval}: monotonic time of that change (a
+ *                              change seen in an earlier leader's term counts from this term's start)
  * @param wallClock             wall-clock now, only for the {@code updatedAt} of documents
  * @param probedWritable        servers the leader's own probe found out of recovery, with their timelines
  *                              (a server promoted by a leader that died before publishing has no report)
@@ -30,9 +32,10 @@ import java.util.Map;
 public record Snapshot(String cluster, String leader, Map<String, RegisteredNode> nodes,
                        Map<String, MemberReport> reports, Map<String, VoteSeen> votes, Topology topology,
                        java.util.Set<String> fences, boolean maintenance, long lastKnownPrimaryLsn, long nowMillis, long lastPublishedAtMillis,
-                       long lastFailoverAtMillis, Instant wallClock, Map<String, Long> probedWritable,
+                       Map<String, Long> demotedAtMillis, Instant wallClock, Map<String, Long> probedWritable,
                        PromotionIntent intent) {
     public Snapshot {
+        demotedAtMillis = Map.copyOf(demotedAtMillis);
         probedWritable = Map.copyOf(probedWritable);
         nodes = Map.copyOf(nodes);
         reports = Map.copyOf(reports);

@@ -78,12 +78,17 @@ final class FailoverExecutor {
         CompletableFuture<Integer> stonith;
         /** pg_promote was called: the candidate may accept writes, the old primary's fence must stay. */
         boolean promoteAttempted;
-        /** A synchronous member's position still moved at the last check. */
+        /** A synchronous member's position still moved at the last check, or was read once only. */
         boolean settling;
+        /** The members' positions at the previous reading, and when (monotonic). */
+        Map<String, Long> firstPositions;
+        long firstPositionsAt;
         /** The candidate's position as asked right before its promotion, -1 when not asked. */
         long candidatePosition = -1;
         /** The synchronous set the candidate was given before its promotion, or null. */
         Topology.Synchronous newSet;
+        /** pg_promote and its checks, running in the background once started. */
+        CompletableFuture<RemoteAdmin.Promoted> promotion;
 
         Plan(Leadership.Term term, Decision decision, Snapshot snapshot, long now, String switchoverId) {
             this.switchoverId = switchoverId;
@@ -201,6 +206,9 @@ final class FailoverExecutor {
             p.fencedHow = how;
             LOG.info("failover: {} is fenced ({}), {} ms after the decision", old, how, now - p.decidedAt);
         }
+        if (p.promotion != null) {
+            return promoted(term, p);
+        }
         String syncProblem = p.switchoverId == null ? synchronousCandidateProblem(p) : null;
         if (syncProblem != null) {
             if (p.settling && now - p.fencedAt < fenceConfirmTimeout.toMillis()) {
@@ -249,15 +257,31 @@ final class FailoverExecutor {
             return abort("could not announce the promotion of " + candidate.id() + " (" + announced
                     + "): not promoting it");
         }
-        RemoteAdmin.Promoted promoted;
+        // pg_promote waits for the end of recovery: in the background, the loop keeps observing meanwhile
         p.promoteAttempted = true;
+        p.promotion = CompletableFuture.supplyAsync(() -> {
+            try {
+                return admin.promote(candidate.host(), candidate.port(), Duration.ofSeconds(30));
+            } catch (java.sql.SQLException e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        });
+        return Outcome.IN_PROGRESS;
+    }
+
+    /** The promotion under way: still running, failed (aborted), or done (published). */
+    private Outcome promoted(Leadership.Term term, Plan p) {
+        if (!p.promotion.isDone()) {
+            return Outcome.IN_PROGRESS;
+        }
+        RemoteAdmin.Promoted promoted;
         try {
-            promoted = admin.promote(candidate.host(), candidate.port(), Duration.ofSeconds(30));
-        } catch (Exception e) {
-            return abort("promoting " + candidate.id() + " failed: " + e.getMessage());
+            promoted = p.promotion.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            return abort("promoting " + p.failover.candidate() + " failed: " + e.getCause().getMessage());
         }
         long promotedAt = clock.nowMillis();
-        LOG.info("failover: {} promoted to timeline {} (fork at {}) in {} ms", candidate.id(), promoted.timeline(),
+        LOG.info("failover: {} promoted to timeline {} (fork at {}) in {} ms", p.failover.candidate(), promoted.timeline(),
                 promoted.forkLsn() < 0 ? "?" : Lsn.format(promoted.forkLsn()), promotedAt - p.fencedAt);
         return publish(term, p, promoted, promotedAt);
     }
@@ -331,6 +355,7 @@ final class FailoverExecutor {
         } catch (Exception e) {
             return abort("publishing epoch " + next.epoch() + " failed: " + e.getMessage());
         }
+        lastDemoted = p.switchoverId != null ? null : p.failover.oldPrimary();
         lastDone = (p.switchoverId != null ? "switchover" : "failover") + " from " + p.failover.oldPrimary() + " to "
                 + p.failover.candidate() + " done (epoch " + next.epoch() + ")";
         LOG.info("failover done: {} -> {} (epoch {}), {} ms from detection, {} ms from the decision",
@@ -441,7 +466,8 @@ final class FailoverExecutor {
     /**
      * In synchronous quorum mode the positions of the reports may be a second old: ask the members
      * themselves, right before promoting, by the decision's own measure (max of received and
-     * replayed), twice {@value #SETTLE_MILLIS} ms apart: the primary is fenced, so a position that
+     * replayed), twice at least {@value #SETTLE_MILLIS} ms apart (in two steps of the loop, which
+     * never sleeps): the primary is fenced, so a position that
      * still moves is a standby replaying WAL it already holds (after a restart), not yet its
      * position. With n - k + 1 members settled, the most advanced holds every acknowledged commit;
      * it replaces the decision's candidate only when it is strictly ahead of it, by that measure.
@@ -458,14 +484,21 @@ final class FailoverExecutor {
         String old = p.failover.oldPrimary();
         List<String> members = sync.standbys().stream().filter(id -> !id.equals(old)).toList();
         int need = Math.max(1, members.size() - sync.count() + 1);
-        Map<String, Long> first = positions(members);
-        try {
-            Thread.sleep(SETTLE_MILLIS); // the interval between two readings is the measure
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "interrupted";
+        long now = clock.nowMillis();
+        if (p.firstPositions == null || now - p.firstPositionsAt > 4 * SETTLE_MILLIS) {
+            p.firstPositions = positions(members);
+            p.firstPositionsAt = clock.nowMillis();
+            p.settling = true;
+            return "synchronous quorum mode: reading the members' positions";
         }
+        if (now - p.firstPositionsAt < SETTLE_MILLIS) {
+            p.settling = true; // read again in a later step: the loop never sleeps
+            return "synchronous quorum mode: reading the members' positions";
+        }
+        Map<String, Long> first = p.firstPositions;
         Map<String, Long> second = positions(members);
+        p.firstPositions = second;
+        p.firstPositionsAt = clock.nowMillis();
         Map<String, Long> settled = new java.util.TreeMap<>();
         List<String> moving = new java.util.ArrayList<>();
         second.forEach((id, position) -> {
@@ -540,6 +573,12 @@ final class FailoverExecutor {
     }
 
     private String lastDone = "";
+    private String lastDemoted;
+
+    /** The old primary of the last takeover done if it was a failover (a switchover demotes no one), else null. */
+    String lastDemoted() {
+        return lastDemoted;
+    }
 
     /** The last takeover's outcome ("switchover from node1 to node2 done (epoch 3)"), or "". */
     String lastOutcome() {

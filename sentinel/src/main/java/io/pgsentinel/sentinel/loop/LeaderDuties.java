@@ -53,7 +53,8 @@ public final class LeaderDuties {
 
     private long term = -1;
     private long lastPublishedAtMillis;
-    private long lastFailoverAtMillis = -1;
+    /** Nodes demoted by a failover within failover.minInterval, and when (monotonic; see Snapshot). */
+    private final Map<String, Long> demotedAtMillis = new HashMap<>();
     private long lastKnownPrimaryLsn = -1;
     private String lastKnownPrimaryId = "";
     private Decision lastLogged;
@@ -306,8 +307,11 @@ public final class LeaderDuties {
             lastOutcome = failover.lastOutcome();
         }
         if (outcome == FailoverExecutor.Outcome.DONE) {
-            lastFailoverAtMillis = clock.nowMillis();
-            lastPublishedAtMillis = lastFailoverAtMillis;
+            long now = clock.nowMillis();
+            if (failover.lastDemoted() != null) {
+                demotedAtMillis.put(failover.lastDemoted(), now);
+            }
+            lastPublishedAtMillis = now;
             publications++;
             failovers++;
         }
@@ -317,7 +321,7 @@ public final class LeaderDuties {
         term = current.number();
         // a new term starts its timers from zero: nothing measured in an earlier term carries over
         lastPublishedAtMillis = now;
-        lastFailoverAtMillis = recentFailoverAt(now);
+        recentDemotions(now);
         lastLogged = null;
         lastWrittenDecision = null;
         // the last takeover's outcome outlives leaders: it is kept in the decision node
@@ -332,22 +336,26 @@ public final class LeaderDuties {
     }
 
     /**
-     * Anti-flapping across leaders: if the newest history entry is younger than the cooldown
-     * (by its wall-clock time: this only chooses whether a cooldown applies), the cooldown
-     * runs from the start of this term, on the monotonic clock.
+     * Anti-flapping across leaders: a node demoted by a failover whose history entry is younger
+     * than failover.minInterval (by its wall-clock time: this only chooses whether the rule
+     * applies) counts as demoted at the start of this term, on the monotonic clock.
      */
-    private long recentFailoverAt(long now) {
-        List<String> entries = cache.documentsUnder("history/");
-        if (entries.isEmpty() || policy.failoverCooldownMillis() == 0) {
-            return -1;
+    private void recentDemotions(long now) {
+        demotedAtMillis.clear();
+        if (policy.failoverCooldownMillis() == 0) {
+            return;
         }
-        try {
-            var doc = Fields.parseObject(cache.document(entries.get(entries.size() - 1)).orElseThrow());
-            java.time.Instant at = Fields.instant(doc, "at", "");
-            long age = clock.wallClock().toEpochMilli() - at.toEpochMilli();
-            return age < policy.failoverCooldownMillis() ? now : -1;
-        } catch (Exception e) {
-            return -1;
+        for (String entry : cache.documentsUnder("history/")) {
+            try {
+                var doc = Fields.parseObject(cache.document(entry).orElseThrow());
+                java.time.Instant at = Fields.instant(doc, "at", "");
+                long age = clock.wallClock().toEpochMilli() - at.toEpochMilli();
+                if ("failover".equals(doc.path("kind").asText()) && age < policy.failoverCooldownMillis()) {
+                    demotedAtMillis.put(doc.path("from").asText(), now);
+                }
+            } catch (Exception e) {
+                // a malformed entry tells nothing
+            }
         }
     }
 
@@ -381,7 +389,7 @@ public final class LeaderDuties {
         Set<String> fences = new HashSet<>();
         cache.documentsUnder("fence/").forEach(f -> fences.add(f.substring("fence/".length())));
         return new Snapshot(cluster, id, cache.nodes(), members, votes, topology, fences, cache.maintenance(),
-                lastKnownPrimaryLsn, now, lastPublishedAtMillis, lastFailoverAtMillis, clock.wallClock(),
+                lastKnownPrimaryLsn, now, lastPublishedAtMillis, demotedAtMillis, clock.wallClock(),
                 probedWritable.get(), intent());
     }
 
@@ -499,7 +507,7 @@ public final class LeaderDuties {
                     "adopt " + decision.publish().primary().id()) == LeaderWrites.Outcome.OK) {
                 // the promotion it announced, if any, is published now: dropped next cycle
                 lastPublishedAtMillis = now;
-                lastFailoverAtMillis = now;
+                demotedAtMillis.put(read.topology().primary().id(), now);
                 publications++;
             }
         } catch (Exception e) {

@@ -44,6 +44,7 @@ public final class Observer {
     private final long reportIntervalMillis;
     private final long voteRefreshMillis;
     private final PeerViews views = new PeerViews();
+    private final PeerWatch watch;
     private final ExecutorService probes = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "pg-sentinel-peer-probe-" + THREADS.incrementAndGet());
         t.setDaemon(true);
@@ -84,6 +85,7 @@ public final class Observer {
         this.session = session;
         this.clock = clock;
         this.checkTimeout = checkTimeout;
+        this.watch = new PeerWatch(2 * checkTimeout.toMillis(), probes);
         this.reportIntervalMillis = reportInterval.toMillis();
         this.voteRefreshMillis = voteRefresh.toMillis();
     }
@@ -163,31 +165,33 @@ public final class Observer {
         java.util.Set<String> known = new java.util.HashSet<>(nodes.keySet());
         known.add(id);
         views.retainOnly(known);
-        Map<String, CompletableFuture<PeerProbe.Seen>> results = new HashMap<>();
+        Map<String, java.util.function.Supplier<PeerProbe.Seen>> toStart = new HashMap<>();
         for (RegisteredNode n : nodes.values()) {
             if (!n.id().equals(id)) {
-                results.put(n.id(), CompletableFuture.supplyAsync(() -> {
+                toStart.put(n.id(), () -> {
                     try (var timing = metrics.peerProbe().time()) {
-                        return peers.probe(n.host(), n.port(), checkTimeout);
+                        // longer than the silence bound: a slow server still gets to answer
+                        return peers.probe(n.host(), n.port(), checkTimeout.multipliedBy(3));
                     }
-                }, probes));
+                });
             }
         }
         List<String> changed = new ArrayList<>();
-        Map<String, Long> writable = new HashMap<>();
-        long deadline = clock.nowMillis() + checkTimeout.toMillis() + 200;
-        for (Map.Entry<String, CompletableFuture<PeerProbe.Seen>> e : results.entrySet()) {
-            PeerProbe.Seen seen;
-            try {
-                seen = e.getValue().get(Math.max(1, deadline - clock.nowMillis()), TimeUnit.MILLISECONDS);
-            } catch (Exception timeoutOrError) {
-                seen = PeerProbe.Seen.DOWN;
+        Map<String, Long> writable = new HashMap<>(probedWritable);
+        writable.keySet().retainAll(toStart.keySet());
+        for (Map.Entry<String, PeerWatch.View> e : watch.cycle(toStart, now).entrySet()) {
+            PeerWatch.View v = e.getValue();
+            if (v.last().up()) {
+                if (v.last().writable()) {
+                    writable.put(e.getKey(), v.last().timeline());
+                } else {
+                    writable.remove(e.getKey());
+                }
+            } else if (!v.up()) {
+                writable.remove(e.getKey());
             }
-            if (seen.writable()) {
-                writable.put(e.getKey(), seen.timeline());
-            }
-            if (views.observe(e.getKey(), seen.up(), now)) {
-                changed.add(e.getKey() + (seen.up() ? " up" : " down"));
+            if (views.observe(e.getKey(), v.up(), v.sinceMillis())) {
+                changed.add(e.getKey() + (v.up() ? " up" : " down"));
             }
         }
         probedWritable = Map.copyOf(writable);

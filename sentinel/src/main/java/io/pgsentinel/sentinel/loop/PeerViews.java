@@ -14,13 +14,13 @@ final class PeerViews {
 
     private final Map<String, Seen> seen = new HashMap<>();
 
-    /** Records a probe result; returns true when the node's state changed. */
-    synchronized boolean observe(String node, boolean up, long nowMillis) {
+    /** Records a state seen since {@code sinceMillis}; returns true when the node's state changed. */
+    synchronized boolean observe(String node, boolean up, long sinceMillis) {
         Seen before = seen.get(node);
         if (before != null && before.up() == up) {
             return false;
         }
-        seen.put(node, new Seen(up, nowMillis));
+        seen.put(node, new Seen(up, sinceMillis));
         return true;
     }
 

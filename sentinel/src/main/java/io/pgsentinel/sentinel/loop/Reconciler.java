@@ -51,10 +51,11 @@ public final class Reconciler {
         return t;
     });
 
-    private volatile boolean rejoining;
+    /** What the background thread does with the server ("starting", "rejoining"), or null when idle. */
+    private volatile String busy;
     private volatile boolean rewindFailed;
-    private String repointedTo = "";
-    private long repointedAt;
+    private volatile String repointedTo = "";
+    private volatile long repointedAt;
     private long notStreamingSince;
     private LocalAction lastLogged;
     private String lastFailure = "";
@@ -77,8 +78,9 @@ public final class Reconciler {
 
     /** What the sentinel does with its server, for its report: ok, fenced, rejoining. */
     public String state(MemberReport local) {
-        if (rejoining) {
-            return "rejoining";
+        String doing = busy;
+        if (doing != null) {
+            return doing;
         }
         // fenced only when certain: stopped (no postmaster at all); a frozen server is not fenced
         boolean certain = !control.isRunning();
@@ -95,7 +97,7 @@ public final class Reconciler {
 
     /** Decides and acts; returns true when it changed something (the caller probes again). */
     boolean cycle(MemberReport local) {
-        if (rejoining) {
+        if (busy != null) {
             return false;
         }
         Topology topology = cache.topology().map(ClusterCache.VersionedTopology::topology).orElse(null);
@@ -136,32 +138,40 @@ public final class Reconciler {
     private boolean act(LocalAction action, Topology topology) throws Exception {
         switch (action.kind()) {
             case FENCE -> {
-                selfFence.stopNow("told to: " + action.reason());
+                if (cache.document("fence/" + id).map(Reconciler::planned).orElse(false)) {
+                    selfFence.stopForSwitchover("told to: " + action.reason());
+                } else {
+                    selfFence.stopNow("told to: " + action.reason());
+                }
                 return true;
             }
             case START_AS_IS -> {
-                control.start(START_TIMEOUT);
+                inBackground("starting", action, () -> control.start(START_TIMEOUT));
                 return true;
             }
             case START_PRIMARY -> {
-                Standing.Answer answer = standing.check(Duration.ofMillis(session.negotiatedSessionTimeoutMillis() / 2));
-                if (!answer.confirmed()) {
-                    LOG.warn("local: not starting the server as primary: {}", answer.reason());
-                    return false;
-                }
-                LOG.info("local: {}; starting the server", answer.reason());
-                // lifted first: the watchdog stops a server started while its self-fence stands
-                selfFence.clear();
-                control.start(START_TIMEOUT);
+                inBackground("starting", action, () -> {
+                    Standing.Answer answer = standing.check(Duration.ofMillis(session.negotiatedSessionTimeoutMillis() / 2));
+                    if (!answer.confirmed()) {
+                        LOG.warn("local: not starting the server as primary: {}", answer.reason());
+                        return;
+                    }
+                    LOG.info("local: {}; starting the server", answer.reason());
+                    // lifted first: the watchdog stops a server started while its self-fence stands
+                    selfFence.clear();
+                    control.start(START_TIMEOUT);
+                });
                 return true;
             }
             case START_REPLICA -> {
                 PgControl.Upstream up = upstream(action.upstream());
-                admin.ensureSlot(up.host(), up.port(), Replication.slotName(id), SQL_TIMEOUT);
-                control.configureStandby(up, id);
-                control.start(START_TIMEOUT);
-                markRepointed(action.upstream());
-                selfFence.clear();
+                inBackground("starting", action, () -> {
+                    admin.ensureSlot(up.host(), up.port(), Replication.slotName(id), SQL_TIMEOUT);
+                    control.configureStandby(up, id);
+                    control.start(START_TIMEOUT);
+                    markRepointed(action.upstream());
+                    selfFence.clear();
+                });
                 return true;
             }
             case REPOINT -> {
@@ -186,8 +196,27 @@ public final class Reconciler {
         repointedAt = clock.nowMillis();
     }
 
+    /** Work on the server that may take long (a start after a crash recovers WAL): off the cycle's thread. */
+    @FunctionalInterface
+    private interface Work {
+        void run() throws Exception;
+    }
+
+    private void inBackground(String label, LocalAction action, Work work) {
+        busy = label;
+        rejoinThread.execute(() -> {
+            try {
+                work.run();
+            } catch (Exception e) {
+                LOG.warn("local: {} failed: {}", action.kind().json(), e.getMessage());
+            } finally {
+                busy = null;
+            }
+        });
+    }
+
     private void startRejoin(LocalAction action, PgControl.Upstream up) {
-        rejoining = true;
+        busy = "rejoining";
         rejoinThread.execute(() -> {
             long start = clock.nowMillis();
             try {
@@ -214,13 +243,22 @@ public final class Reconciler {
                     rewindFailed = true;
                 }
             } finally {
-                rejoining = false;
+                busy = null;
             }
         });
     }
 
     private boolean primaryReachable(Topology topology) {
         return topology != null && peersUp.test(topology.primary().id());
+    }
+
+    /** Whether a fence node asks for a planned stop (a switchover): a checkpoint first, then a clean stop. */
+    private static boolean planned(byte[] fence) {
+        try {
+            return "stop".equals(Fields.parseObject(fence).path("mode").asText());
+        } catch (Exception e) {
+            return false;
+        }
     }
 
     private PgControl.Upstream upstream(String nodeId) {

@@ -62,6 +62,7 @@ public final class SelfFence implements Managed {
     private final Supplier<MemberReport> latestReport;
     private final MonotonicClock clock;
     private final Duration budget;
+    private Duration switchoverTimeout = Duration.ofSeconds(30);
     private final SentinelMetrics metrics;
     private final String heartbeatPath;
     private final GuardLink guard;
@@ -175,6 +176,29 @@ public final class SelfFence implements Managed {
     /** Fences the server now, told to by the leader: a stop, fast first (replicas receive every WAL record). */
     void stopNow(String reason) {
         fence(reason, false);
+    }
+
+    /**
+     * A switchover's stop, planned: a CHECKPOINT first (as Patroni does), so that the shutdown
+     * checkpoint has little left to write, then a fast stop with the time the switchover allows
+     * (a fast stop of a primary with gigabytes of dirty buffers needs it), then escalation. A
+     * stop that had to be escalated leaves no clean shutdown checkpoint: the switchover rolls back.
+     */
+    void stopForSwitchover(String reason) {
+        metrics.fenced(false);
+        synchronized (control) {
+            long start = clock.nowMillis();
+            Duration half = switchoverTimeout.dividedBy(2);
+            try {
+                control.checkpoint(half);
+            } catch (Exception e) {
+                LOG.warn("switchover: CHECKPOINT before the stop failed ({}): stopping anyway", e.getMessage());
+            }
+            long checkpointed = clock.nowMillis();
+            String how = control.server().stopPlanned(half, budget);
+            LOG.warn("stopped the server for a switchover ({}): checkpoint {} ms, stop {} ms: {}", how,
+                    checkpointed - start, clock.nowMillis() - checkpointed, reason);
+        }
     }
 
     private void fence(String reason, boolean urgent) {
@@ -292,6 +316,11 @@ public final class SelfFence implements Managed {
     private long lastLeaseRequest = Long.MIN_VALUE / 2;
     private final AtomicBoolean leaseRequestPending = new AtomicBoolean();
     private volatile String lastLeaseOutcome = "no lease asked for yet";
+
+    /** How long a switchover may take (failover.switchoverTimeout): its planned stop gets half. */
+    void switchoverTimeout(Duration timeout) {
+        this.switchoverTimeout = timeout;
+    }
 
     /** Turns failsafe on: before fencing on a ZooKeeper loss, ask the other sentinels for leases. */
     void failsafe(FailsafeClient client) {

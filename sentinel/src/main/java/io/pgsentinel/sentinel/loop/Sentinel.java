@@ -90,6 +90,7 @@ public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelVie
         SelfFence selfFence = new SelfFence(c.node.id, control, session, standing, observer::latest, clock,
                 selfFenceBudget, metrics, guard, () -> guardedPeers(c.node.id, cache, policy));
         observer.guarded(selfFence::guarded);
+        selfFence.switchoverTimeout(c.failover.switchoverTimeout.toJavaDuration());
         if (c.fencing.selfFence.equals("readonly")) {
             org.slf4j.LoggerFactory.getLogger(Sentinel.class).warn("fencing.selfFence: readonly fences by a stop: a "
                     + "read-only server still commits BEGIN READ WRITE, so it is no fence");

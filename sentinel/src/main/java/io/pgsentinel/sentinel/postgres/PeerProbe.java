@@ -15,9 +15,17 @@ public final class PeerProbe {
     private static final String SQL = "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN 0 "
             + "ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END";
 
-    /** What one probe found: up, and out of recovery on {@code timeline} (0 when in recovery or down). */
-    public record Seen(boolean up, boolean writable, long timeline) {
-        public static final Seen DOWN = new Seen(false, false, 0);
+    /** How a probe ended: the server answered (even with an error), could not be reached, or said nothing in time. */
+    public enum Outcome { ANSWERED, UNREACHABLE, SILENT }
+
+    /** What one probe found: how it ended, and whether the server is out of recovery on {@code timeline}. */
+    public record Seen(Outcome outcome, boolean writable, long timeline) {
+        public static final Seen DOWN = new Seen(Outcome.UNREACHABLE, false, 0);
+        public static final Seen SILENT = new Seen(Outcome.SILENT, false, 0);
+
+        public boolean up() {
+            return outcome == Outcome.ANSWERED;
+        }
     }
 
     private final Jdbc jdbc;
@@ -26,17 +34,25 @@ public final class PeerProbe {
         this.jdbc = jdbc;
     }
 
+    /**
+     * Probes {@code host:port} within {@code timeout}. A server that answers with an error is up:
+     * too many connections (53300), starting up or shutting down (57P03), a refused login... it is
+     * there. Down is a connection that does not get through (SQLSTATE class 08) or no answer.
+     */
     public Seen probe(String host, int port, Duration timeout) {
         try {
             return jdbc.call(host, port, timeout, c -> {
                 try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(SQL)) {
                     rs.next();
                     boolean recovery = rs.getBoolean(1);
-                    return new Seen(true, !recovery, recovery ? 0 : rs.getLong(2));
+                    return new Seen(Outcome.ANSWERED, !recovery, recovery ? 0 : rs.getLong(2));
                 }
             });
+        } catch (Jdbc.DeadlineException e) {
+            return Seen.SILENT;
         } catch (SQLException e) {
-            return Seen.DOWN;
+            String state = e.getSQLState();
+            return state == null || state.startsWith("08") ? Seen.DOWN : new Seen(Outcome.ANSWERED, false, 0);
         }
     }
 }

@@ -144,6 +144,16 @@ public final class PgControl {
         return server.stop(budget, urgent);
     }
 
+    /** {@code CHECKPOINT} on the local server. */
+    public void checkpoint(Duration timeout) throws SQLException {
+        jdbc.call(host, port, timeout, c -> {
+            try (Statement s = c.createStatement()) {
+                s.execute("CHECKPOINT");
+            }
+            return null;
+        });
+    }
+
     /** Points the running replica at {@code upstream} without a restart (PostgreSQL 13+). */
     public void repoint(Upstream upstream, String applicationName, Duration timeout) throws SQLException {
         String conninfo = replication.conninfo(upstream, applicationName, dataDirectory);

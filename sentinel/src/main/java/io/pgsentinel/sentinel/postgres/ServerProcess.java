@@ -113,6 +113,11 @@ public final class ServerProcess {
             return "already stopped";
         }
         long step = Math.max(1, budget.toMillis() / 3);
+        OptionalLong frozen = postmasterPid();
+        if (frozen.isPresent() && "T".equals(Processes.state(frozen.getAsLong()))) {
+            // a stopped (frozen) postmaster handles no signal pg_ctl sends: only SIGKILL ends it
+            return kill();
+        }
         if (!urgent) {
             if (!stopCommand.isEmpty()) {
                 Command.run(List.of("sh", "-c", stopCommand), Duration.ofMillis(step));
@@ -127,6 +132,11 @@ public final class ServerProcess {
         if (!isRunning()) {
             return "immediate";
         }
+        return kill();
+    }
+
+    /** SIGKILL of the postmaster and every process of the server, until certain. */
+    private String kill() {
         OptionalLong pid = postmasterPid();
         if (pid.isPresent()) {
             LOG.warn("PostgreSQL did not stop: killing postmaster {} and its children", pid.getAsLong());
@@ -138,6 +148,24 @@ public final class ServerProcess {
             removeStaleLocks(pid.getAsLong(), lock);
         }
         return "killed";
+    }
+
+    /**
+     * A planned stop: {@code pg_ctl stop -m fast} given {@code fast} (it writes the shutdown
+     * checkpoint), then the escalation of {@link #stop} within {@code escalation}.
+     *
+     * @return "fast", "immediate", "killed", or "already stopped"
+     */
+    public String stopPlanned(Duration fast, Duration escalation) {
+        if (!isRunning()) {
+            return "already stopped";
+        }
+        if (!stopCommand.isEmpty()) {
+            Command.run(List.of("sh", "-c", stopCommand), fast);
+        } else {
+            pgCtlStop("fast", fast.toMillis());
+        }
+        return isRunning() ? stop(escalation, true) : "fast";
     }
 
     private void pgCtlStop(String mode, long millis) {

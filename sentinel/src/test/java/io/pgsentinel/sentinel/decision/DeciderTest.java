@@ -218,10 +218,19 @@ class DeciderTest {
                         Fixture.healthy().maintenance().down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0),
                         WAIT, null, t -> assertThat(t.paused()).isTrue(), "primary node1 is down",
                         "automatic failover is paused (maintenance)"),
-                row("anti-flapping: no second automatic failover within the cooldown",
-                        Fixture.healthy().lastFailoverAgo(20_000).down("node2", "node1", 4000, 0)
-                                .down("node3", "node1", 4000, 0), WAIT, null,
-                        "the previous failover counts as 20.0 s ago", "automatic failovers are at least 60.0 s apart"),
+                row("anti-flapping: a node demoted within the interval is not promoted back, another is",
+                        Fixture.healthy().demoted("node2", 20_000).replica("node2", 0x5000100L)
+                                .down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0), FAILOVER, "node3"),
+                row("anti-flapping: no candidate but a node demoted within the interval: wait, and say why",
+                        Fixture.healthy().demoted("node2", 20_000).node("node3", 100, true)
+                                .down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0), WAIT, null,
+                        "node2 was the primary until 20.0 s ago", "not promoted back automatically within "
+                                + "failover.minInterval (60.0 s)"),
+                row("anti-flapping: a second host loss right after a failover still fails over to a third node",
+                        Fixture.threeNodes().topology(2, "node2").primary("node2", 0x5000000L, "node1", "node3")
+                                .replica("node1", 0x5000000L).replica("node3", 0x5000000L).votes("node1", "node3")
+                                .demoted("node1", 10_000).noReport("node2").down("node1", "node2", 4000, 0)
+                                .down("node3", "node2", 4000, 0).leader("node3"), FAILOVER, "node3"),
                 // fencing (rule 2) and interrupted failovers
                 row("a failover fences the old primary first",
                         Fixture.healthy().down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0), FAILOVER,
@@ -259,8 +268,8 @@ class DeciderTest {
                         Fixture.healthy().fenced("node1").fencedStopped("node1").node("node2", 100, true)
                                 .node("node3", 100, true).down("node2", "node1", 4000, 0).down("node3", "node1", 4000, 0),
                         WAIT, null, "no candidate to promote"),
-                row("anti-flapping: a failover after the cooldown goes ahead",
-                        Fixture.healthy().lastFailoverAgo(61_000).down("node2", "node1", 4000, 0)
+                row("anti-flapping: a node demoted longer ago than the interval may be promoted again",
+                        Fixture.healthy().demoted("node2", 61_000).down("node2", "node1", 4000, 0)
                                 .down("node3", "node1", 4000, 0), FAILOVER, "node2"));
     }
 

@@ -27,7 +27,7 @@ final class Fixture {
     private boolean maintenance;
     private long lastKnownPrimaryLsn = -1;
     private long lastPublishedAt = NOW - 60_000;
-    private long lastFailoverAt = -1;
+    private final Map<String, Long> demotedAt = new HashMap<>();
     private String leader = "node1";
     private final Map<String, Long> probedWritable = new HashMap<>();
     private io.pgsentinel.sentinel.model.PromotionIntent intent;
@@ -169,8 +169,9 @@ final class Fixture {
         return this;
     }
 
-    Fixture lastFailoverAgo(long millis) {
-        lastFailoverAt = NOW - millis;
+    /** {@code id} was the primary until a failover {@code millis} ago. */
+    Fixture demoted(String id, long millis) {
+        demotedAt.put(id, NOW - millis);
         return this;
     }
 
@@ -193,6 +194,6 @@ final class Fixture {
 
     Snapshot snapshot() {
         return new Snapshot("c1", leader, nodes, reports, votes, topology, fences, maintenance, lastKnownPrimaryLsn, NOW,
-                lastPublishedAt, lastFailoverAt, WALL, probedWritable, intent);
+                lastPublishedAt, demotedAt, WALL, probedWritable, intent);
     }
 }

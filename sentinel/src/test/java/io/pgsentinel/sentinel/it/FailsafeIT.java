@@ -6,6 +6,7 @@ import io.pgsentinel.sentinel.demo.LocalSentinel;
 import io.pgsentinel.shared.topology.Topology;
 import io.pgsentinel.testkit.Await;
 import io.pgsentinel.testkit.KitRun;
+import io.pgsentinel.testkit.PgNode;
 import io.pgsentinel.testkit.TcpProxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,17 +38,17 @@ class FailsafeIT extends ClusterTest {
      * Whether the primary's server ran, the same postmaster, and acknowledged the sampler's writes
      * all through {@code window}: every check waits for the next acknowledged write (at most 1 s).
      */
-    private boolean primaryServesThroughout(Duration window) {
+    private boolean primaryServesThroughout(PgNode primary, Duration window) {
         long until = System.nanoTime() + window.toNanos();
-        long pid = cluster.pg().primary().requirePostmasterPid();
+        long pid = primary.requirePostmasterPid();
         while (System.nanoTime() < until) {
-            if (!cluster.pg().primary().isRunning() || cluster.pg().primary().requirePostmasterPid() != pid) {
+            if (!primary.isRunning() || primary.requirePostmasterPid() != pid) {
                 return false;
             }
-            long acked = sampler.accepted().getOrDefault("node1", 0L);
+            long acked = sampler.accepted().getOrDefault(primary.name(), 0L);
             try {
-                Await.until("node1 to acknowledge the next write", Duration.ofSeconds(1), Duration.ofMillis(20),
-                        () -> sampler.accepted().getOrDefault("node1", 0L) > acked);
+                Await.until(primary.name() + " to acknowledge the next write", Duration.ofSeconds(1), Duration.ofMillis(20),
+                        () -> sampler.accepted().getOrDefault(primary.name(), 0L) > acked);
             } catch (AssertionError e) {
                 return false;
             }
@@ -61,7 +62,8 @@ class FailsafeIT extends ClusterTest {
         long pid = cluster.pg().primary().requirePostmasterPid();
         cluster.zk().loseQuorum();
         // well past half the session timeout (when it would fence) and past the session expiry
-        assertThat(primaryServesThroughout(Duration.ofSeconds(12))).as("the primary kept serving").isTrue();
+        assertThat(primaryServesThroughout(cluster.pg().primary(), Duration.ofSeconds(12))).as("the primary kept serving")
+                .isTrue();
         assertThat(cluster.sentinel("node1").log()).contains("failsafe: quorum of leases");
         assertThat(cluster.sentinel("node2").log() + cluster.sentinel("node3").log()).contains("lease granted to node1");
         cluster.zk().restoreAll();
@@ -70,6 +72,34 @@ class FailsafeIT extends ClusterTest {
         assertThat(after.epoch()).isEqualTo(1);
         assertThat(after.primary().id()).isEqualTo("node1");
         assertThat(cluster.pg().primary().requirePostmasterPid()).as("never restarted").isEqualTo(pid);
+        sampler.assertNeverTwoWritable();
+    }
+
+    /**
+     * The ZooKeeper quorum is lost right after a host-loss failover, once the old primary has
+     * rejoined: every sentinel must know the new primary's epoch and grant its leases; the new
+     * primary keeps serving and no failover happens (the chaos suite once failed it over).
+     */
+    @Test
+    void aZooKeeperOutageRightAfterAFailoverLeavesTheNewPrimaryServing() throws Exception {
+        start(true);
+        cluster.sentinel("node1").process().kill9();
+        cluster.pg().primary().kill9();
+        Topology failedOver = cluster.awaitTopology("a failover", t -> t.epoch() == 2);
+        PgNode primary = cluster.pg().node(failedOver.primary().id());
+        cluster.sentinel("node1").start(); // the old primary's host comes back and rejoins
+        cluster.awaitTopology("node1 rejoined", t -> t.replicas().stream()
+                .allMatch(r -> r.state().json().equals("streaming")));
+        long pid = primary.requirePostmasterPid();
+        cluster.zk().loseQuorum();
+        assertThat(primaryServesThroughout(primary, Duration.ofSeconds(12))).as(primary.name() + " kept serving")
+                .isTrue();
+        cluster.zk().restoreAll();
+        Topology after = cluster.awaitTopology("the cluster back, all streaming", t -> t.replicas().stream()
+                .allMatch(r -> r.state().json().equals("streaming")));
+        assertThat(after.epoch()).isEqualTo(2);
+        assertThat(after.primary().id()).isEqualTo(primary.name());
+        assertThat(primary.requirePostmasterPid()).as("never restarted").isEqualTo(pid);
         sampler.assertNeverTwoWritable();
     }
 

@@ -29,7 +29,7 @@ class ZeroLossIT {
 
     @Test
     void synchronousQuorumModeLosesNoAcknowledgedWrite() throws Exception {
-        Result r = run(true, Integer.getInteger("zeroloss.rounds", 6));
+        Result r = run(true, Integer.getInteger("zeroloss.rounds", 4));
         System.out.printf("synchronous quorum mode: %d acknowledged writes over %d rounds, %d lost%n", r.acked(), r.rounds(),
                 r.lost());
         assertThat(r.lost()).isZero();
@@ -37,7 +37,7 @@ class ZeroLossIT {
 
     @Test
     void asynchronousModeForComparison() throws Exception {
-        Result r = run(false, Integer.getInteger("zeroloss.asyncRounds", 4));
+        Result r = run(false, Integer.getInteger("zeroloss.asyncRounds", 2));
         System.out.printf("asynchronous mode: %d acknowledged writes over %d rounds, %d lost%n", r.acked(), r.rounds(),
                 r.lost());
         assertThat(r.acked()).isPositive();
