@@ -9,8 +9,8 @@ import java.util.concurrent.TimeUnit;
 /** {@code failover:} how automatic failovers are carried out and spaced. */
 public class FailoverConfig {
     /**
-     * Anti-flapping: no automatic failover within this time of the previous one (the decision
-     * says so while it holds). 0s turns it off.
+     * Anti-flapping: a node demoted by a failover is not promoted back automatically within this
+     * time (the decision says so while it holds); any other node may be. 0s turns it off.
      */
     @NotNull
     @MinDuration(value = 0, unit = TimeUnit.SECONDS)

@@ -93,7 +93,10 @@ class ChaosIT {
             new Kind("one ZooKeeper server killed", false),
             new Kind("ZooKeeper quorum lost", false),
             new Kind("replica killed during a failover", true),
-            new Kind("switchover during a replica restart", null));
+            new Kind("switchover during a replica restart", null),
+            new Kind("standby lost, then the primary", true),
+            new Kind("primary and a standby lost together, the standby back at once", true),
+            new Kind("the new primary lost right after a failover", true));
 
     /** One injected fault and what came of it. */
     private record Outcome(int number, String kind, Boolean expected, long startNanos, long endNanos, String before,
@@ -396,6 +399,29 @@ class ChaosIT {
                 Await.until("the switchover to end", SentinelCluster.WAIT, () -> cluster.zkClient().checkExists()
                         .forPath(cluster.paths().switchover()) == null);
             }
+            case "standby lost, then the primary" -> {
+                String standby = before.replicas().get(random.nextInt(before.replicas().size())).id();
+                killHost(standby);
+                Thread.sleep(500 + random.nextInt(2000)); // while the set shrinks, or right after: part of the fault
+                killHost(primary);
+                restartSentinelsWithin(Duration.ofSeconds(25), before, standby);
+            }
+            case "primary and a standby lost together, the standby back at once" -> {
+                String standby = before.replicas().get(random.nextInt(before.replicas().size())).id();
+                killHost(primary);
+                killHost(standby);
+                cluster.pg().node(standby).start(); // as the standby it is, within a second
+                cluster.sentinel(standby).start();
+                awaitNewEpoch(before);
+            }
+            case "the new primary lost right after a failover" -> {
+                killHost(primary);
+                Topology first = awaitNewEpoch(before);
+                Thread.sleep(random.nextInt(1000)); // within a second of the publication: part of the fault
+                killHost(first.primary().id());
+                cluster.sentinel(primary).start(); // the first host comes back
+                restartSentinelsWithin(Duration.ofSeconds(25), first, first.primary().id());
+            }
             default -> throw new IllegalStateException(kind.name());
         }
         long end = System.nanoTime();
@@ -403,6 +429,28 @@ class ChaosIT {
         System.out.printf("chaos %2d: %-60s primary %s -> %s (%.1f s)%s%n", number, kind.name(), primary,
                 after.primary().id(), (end - start) / 1e9, note.isEmpty() ? "" : " [" + note + "]");
         return new Outcome(number, kind.name(), kind.failover(), start, end, primary, before.epoch(), note);
+    }
+
+    private void killHost(String id) {
+        cluster.sentinel(id).process().kill9();
+        cluster.pg().node(id).kill9();
+    }
+
+    /**
+     * Waits up to {@code patience} for an epoch after {@code after}'s; if none comes (the failover
+     * waits for a host that held what was acknowledged), {@code hosts} come back, and then it must.
+     */
+    private void restartSentinelsWithin(Duration patience, Topology after, String... hosts) {
+        try {
+            Await.until("a failover", patience, () -> cluster.topologyInZooKeeper().epoch() > after.epoch());
+        } catch (AssertionError waited) {
+            for (String h : hosts) {
+                cluster.sentinel(h).start();
+            }
+            cluster.awaitTopology("a primary serving after " + String.join(", ", hosts) + " came back",
+                    t -> t.epoch() > after.epoch() || t.replicas().stream().anyMatch(r -> r.state().json()
+                            .equals("streaming")));
+        }
     }
 
     /**
