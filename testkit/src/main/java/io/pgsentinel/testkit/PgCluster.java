@@ -68,6 +68,9 @@ public final class PgCluster implements AutoCloseable {
         settings.put("wal_retrieve_retry_interval", "500ms");
         settings.put("wal_receiver_timeout", "10s");
         settings.put("wal_sender_timeout", "10s");
+        // pg_rewind needs the WAL since the fork on the new primary, whose checkpoints would recycle it
+        // (docs/operations.md recommends the same)
+        settings.put("wal_keep_size", "256MB");
         settings.put("log_min_messages", "warning");
         settings.put("log_line_prefix", "'%m [%p] '");
         return settings;

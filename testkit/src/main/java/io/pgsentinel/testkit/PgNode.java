@@ -87,6 +87,12 @@ public final class PgNode {
                 + "&ApplicationName=pg-sentinel-kit";
     }
 
+    /** A JDBC URL of this server through {@code endpoint} (a client host's gateway, say), with 1 s timeouts. */
+    public String jdbcUrlFor(Endpoint endpoint) {
+        return "jdbc:postgresql://" + endpoint + "/postgres?user=postgres&connectTimeout=1&loginTimeout=1"
+                + "&socketTimeout=1&ApplicationName=pg-sentinel-kit";
+    }
+
     public Connection connect() throws SQLException {
         return DriverManager.getConnection(jdbcUrl());
     }

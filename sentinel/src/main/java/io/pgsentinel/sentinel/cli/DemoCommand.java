@@ -3,16 +3,20 @@ package io.pgsentinel.sentinel.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dropwizard.core.cli.Command;
 import io.dropwizard.core.setup.Bootstrap;
+import io.pgsentinel.sentinel.demo.DemoClient;
 import io.pgsentinel.sentinel.demo.Http;
 import io.pgsentinel.sentinel.demo.LocalSentinel;
 import io.pgsentinel.sentinel.status.ClusterStatus;
 import io.pgsentinel.sentinel.zk.EmbeddedZooKeeper;
 import io.pgsentinel.testkit.Await;
+import io.pgsentinel.testkit.Hosts;
 import io.pgsentinel.testkit.KitRun;
 import io.pgsentinel.testkit.OsUser;
 import io.pgsentinel.testkit.PgCluster;
 import io.pgsentinel.testkit.PgInstall;
+import io.pgsentinel.testkit.PgNode;
 import io.pgsentinel.testkit.Ports;
+import io.pgsentinel.testkit.ZkEnsemble;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -54,23 +58,46 @@ public final class DemoCommand extends Command {
             System.exit(1);
         }
         boolean keepRunning = Boolean.TRUE.equals(namespace.getBoolean("keep_running"));
+        // the narration is the output: the ZooKeeper client's reconnection chatter is not
+        for (String noisy : List.of("org.apache.zookeeper", "org.apache.curator")) {
+            ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(noisy))
+                    .setLevel(ch.qos.logback.classic.Level.ERROR);
+        }
         out.printf("pg-sentinel demo: PostgreSQL %d from %s%s%n", install.get().majorVersion(), install.get().binDir(),
                 OsUser.isRoot() ? " (servers run as the postgres user)" : "");
         List<LocalSentinel> sentinels = new ArrayList<>();
-        EmbeddedZooKeeper zk = null;
+        EmbeddedZooKeeper embedded = null;
+        ZkEnsemble ensemble = null;
+        Hosts hosts = null;
         PgCluster pg = null;
         try {
-            int zkPort = Ports.free();
             Path dir = KitRun.get().newDirectory("demo");
-            zk = new EmbeddedZooKeeper("127.0.0.1:" + zkPort, dir.resolve("zookeeper").toString());
-            zk.start();
-            step("ZooKeeper (embedded, single server) on 127.0.0.1:" + zkPort);
+            String zkConnect;
             long t = System.nanoTime();
-            pg = PgCluster.builder().replicas(2).start();
-            step(String.format("PostgreSQL primary node1 on port %d, replicas node2 (%d) and node3 (%d), streaming, in %.1f s",
-                    pg.node("node1").port(), pg.node("node2").port(), pg.node("node3").port(), seconds(t)));
+            if (Hosts.available()) {
+                hosts = Hosts.create("db1", "db2", "db3", "zk1", "app");
+                step(String.format("five hosts, each its own network namespace and address (%s): db1, db2, db3, zk1 "
+                        + "and app, a client", hosts.network()));
+                ensemble = ZkEnsemble.onHosts(hosts, List.of("zk1"));
+                zkConnect = ensemble.connectString();
+                step("ZooKeeper on zk1 (" + zkConnect + ")");
+                pg = PgCluster.builder().onHosts(hosts, List.of("db1", "db2", "db3")).start();
+            } else {
+                out.println("(network namespaces are not available here: " + Hosts.unavailableReason()
+                        + "; every node runs on 127.0.0.1 and the partition scene is left out)");
+                int zkPort = Ports.free();
+                embedded = new EmbeddedZooKeeper("127.0.0.1:" + zkPort, dir.resolve("zookeeper").toString());
+                embedded.start();
+                zkConnect = "127.0.0.1:" + zkPort;
+                step("ZooKeeper (embedded, single server) on " + zkConnect);
+                pg = PgCluster.builder().replicas(2).start();
+            }
+            List<String> ids = pg.nodes().stream().map(n -> n.name()).toList();
+            String first = ids.get(0);
+            step(String.format("PostgreSQL primary %s, replicas %s and %s, streaming, in %.1f s: %s", first, ids.get(1),
+                    ids.get(2), seconds(t), pg.nodes()));
             for (var node : pg.nodes()) {
-                sentinels.add(LocalSentinel.configure(dir, "demo", node, install.get().binDir(), "127.0.0.1:" + zkPort,
+                sentinels.add(LocalSentinel.configure(dir, "demo", node, install.get().binDir(), zkConnect,
                         UnaryOperator.identity()));
             }
             t = System.nanoTime();
@@ -78,74 +105,55 @@ public final class DemoCommand extends Command {
             for (LocalSentinel s : sentinels) {
                 s.awaitUp(WAIT);
             }
-            LocalSentinel node2 = sentinels.get(1);
+            LocalSentinel second = sentinels.get(1);
             JsonNode c = Await.value("the first topology", WAIT, Duration.ofMillis(200), () -> {
-                JsonNode doc = cluster(node2);
+                JsonNode doc = cluster(second);
                 return doc != null && doc.path("epoch").asLong() == 1 && allStreaming(doc) ? doc : null;
             });
             step(String.format("three sentinels up in %.1f s; the leader published the topology:", seconds(t)));
-            out.println(Http.get(node2.url("/topology")).body());
+            out.println(Http.get(second.url("/topology")).body());
             status(c);
 
-            step("killing the primary's host: kill -9 of node1's PostgreSQL and of its sentinel");
+            step("killing the primary's host: kill -9 of " + first + "'s PostgreSQL and of its sentinel");
             long t0 = System.nanoTime();
             sentinels.get(0).process().kill9();
-            pg.node("node1").kill9();
-            String lastSummary = "";
-            JsonNode after = null;
-            long deadline = System.nanoTime() + WAIT.toNanos();
-            while (after == null && System.nanoTime() < deadline) {
-                JsonNode doc = cluster(node2);
-                if (doc == null) {
-                    doc = cluster(sentinels.get(2));
-                }
-                if (doc != null) {
-                    ClusterStatus.Decision d = ClusterStatus.decisionOf(doc);
-                    String summary = d == null ? "" : d.summary() + ": " + d.reason().replaceAll("[0-9]+\\.[0-9] s", "#");
-                    if (d != null && !summary.equals(lastSummary)) {
-                        out.printf("  +%5.2f s  %s: %s%n", seconds(t0), d.summary(), d.reason());
-                        lastSummary = summary;
-                    }
-                    if (doc.path("epoch").asLong() >= 2) {
-                        after = doc;
-                        out.printf("  +%5.2f s  published epoch 2: the new primary is %s%n", seconds(t0),
-                                primaryOf(doc));
-                    }
-                }
-                Thread.sleep(100);
-            }
-            if (after == null) {
-                throw new IllegalStateException("no failover within " + WAIT.toSeconds() + " s");
-            }
-            JsonNode history = Http.get(node2.url("/history")).json();
+            pg.node(first).kill9();
+            JsonNode after = narrateUntilEpoch(sentinels, 2, t0);
+            JsonNode history = Http.get(second.url("/history")).json();
             if (history.size() > 0) {
                 step("the failover, from /history:");
                 out.println(HistoryCommand.describe(history.get(0)));
             }
             JsonNode streaming = Await.value("the remaining replica to follow the new primary", WAIT,
                     Duration.ofMillis(200), () -> {
-                        JsonNode doc = cluster(node2);
+                        JsonNode doc = cluster(second);
                         return doc != null && countStreaming(doc) >= 1 ? doc : null;
                     });
             status(streaming);
 
-            step("node1's host comes back: its sentinel reads ZooKeeper, keeps the old primary fenced, rewinds it");
+            step(first + "'s host comes back: its sentinel reads ZooKeeper, keeps the old primary fenced, rewinds it");
             t = System.nanoTime();
             sentinels.get(0).start();
-            JsonNode rejoined = Await.value("node1 to rejoin as a replica", WAIT, Duration.ofMillis(200), () -> {
-                JsonNode doc = cluster(node2);
+            JsonNode rejoined = Await.value(first + " to rejoin as a replica", WAIT, Duration.ofMillis(200), () -> {
+                JsonNode doc = cluster(second);
                 return doc != null && allStreaming(doc) ? doc : null;
             });
-            step(String.format("node1 streams from the new primary again after %.1f s:", seconds(t)));
+            step(String.format("%s streams from the new primary again after %.1f s:", first, seconds(t)));
             status(rejoined);
+
+            if (hosts != null) {
+                partitionScene(hosts, pg, sentinels, primaryOf(after));
+            }
 
             if (keepRunning) {
                 step("the cluster keeps running; explore it:");
                 for (LocalSentinel s : sentinels) {
                     out.printf("  %s: API %s (try /cluster, /topology, /primary, /replica), admin %s, PostgreSQL "
-                            + "port %d, config %s%n", s.id(), s.url(""), s.adminUrl("/metrics"), s.node().port(), s.config());
+                            + "%s:%d, config %s%n", s.id(), s.url(""), s.adminUrl("/metrics"), s.node().host(),
+                            s.node().port(), s.config());
                 }
-                out.println("  status: java -jar pg-sentinel.jar status " + sentinels.get(1).config());
+                out.println("  status: java -jar pg-sentinel.jar status " + sentinels.get(1).config()
+                        + (hosts == null ? "" : "   (from inside a host: ip netns exec " + hosts.namespace("db2") + " ...)"));
                 out.println("Ctrl-C stops everything and removes its files.");
                 CountDownLatch forever = new CountDownLatch(1);
                 Runtime.getRuntime().addShutdownHook(new Thread(forever::countDown));
@@ -157,12 +165,88 @@ public final class DemoCommand extends Command {
             if (pg != null) {
                 pg.close();
             }
-            if (zk != null) {
-                zk.stop();
+            if (ensemble != null) {
+                ensemble.close();
+            }
+            if (embedded != null) {
+                embedded.stop();
+            }
+            if (hosts != null) {
+                hosts.close();
             }
         }
         step("done");
         System.exit(0);
+    }
+
+    /**
+     * The primary's host is cut from its peers and from ZooKeeper, while a client on its side
+     * (the app host) still reaches it and keeps writing: the old primary fences itself, the
+     * client's writes to it fail from then on, a new primary takes over; the cut heals and the
+     * old primary rejoins.
+     */
+    private void partitionScene(Hosts hosts, PgCluster pg, List<LocalSentinel> sentinels, String primary)
+            throws InterruptedException {
+        List<String> others = new ArrayList<>(List.of("db1", "db2", "db3", "zk1"));
+        others.remove(primary);
+        PgNode old = pg.node(primary);
+        old.execute("CREATE TABLE IF NOT EXISTS demo_writes (id serial PRIMARY KEY, at timestamptz DEFAULT now())");
+        step("a network partition: " + primary + "'s host is cut from its peers and from ZooKeeper; the app host, on its "
+                + "side, keeps writing to it");
+        var client = new DemoClient(old.jdbcUrlFor(hosts.reachFrom("app", old.host(), old.port())));
+        client.start();
+        long t0 = System.nanoTime();
+        var cut = hosts.partition(List.of(primary, "app"), others);
+        LocalSentinel observer = sentinels.stream().filter(s -> !s.id().equals(primary)).findFirst().orElseThrow();
+        long epoch = cluster(observer).path("epoch").asLong();
+        Await.until(primary + " to fence itself", WAIT, Duration.ofMillis(50), () -> !old.isRunning());
+        long stoppedAt = System.nanoTime();
+        out.printf("  +%5.2f s  %s stopped itself (its sentinel lost ZooKeeper and could not reach its peers): the "
+                + "app's last write to it was acknowledged at +%.2f s; its writes fail from now on%n", seconds(t0),
+                primary, (client.lastAck() - t0) / 1e9);
+        JsonNode after = narrateUntilEpoch(List.of(observer), epoch + 1, t0);
+        client.stop();
+        out.printf("  the app wrote %d rows to %s during the cut, %d of them after it stopped itself (none can be), "
+                + "none after %s took over%n", client.ackedSince(t0), primary, client.ackedSince(stoppedAt),
+                primaryOf(after));
+        cut.heal();
+        step("the partition heals: " + primary + " rejoins the new primary " + primaryOf(after));
+        long t = System.nanoTime();
+        JsonNode rejoined = Await.value(primary + " to rejoin as a replica", WAIT, Duration.ofMillis(200), () -> {
+            JsonNode doc = cluster(observer);
+            return doc != null && allStreaming(doc) ? doc : null;
+        });
+        step(String.format("%s streams from the new primary again after %.1f s:", primary, seconds(t)));
+        status(rejoined);
+    }
+
+    /** Prints every new decision of the leader until epoch {@code epoch} is published; returns that /cluster. */
+    private JsonNode narrateUntilEpoch(List<LocalSentinel> via, long epoch, long t0) throws InterruptedException {
+        String lastSummary = "";
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            JsonNode doc = null;
+            for (LocalSentinel s : via) {
+                if (doc == null && s.process() != null && s.process().isAlive()) {
+                    doc = cluster(s);
+                }
+            }
+            if (doc != null) {
+                ClusterStatus.Decision d = ClusterStatus.decisionOf(doc);
+                String summary = d == null ? "" : d.summary() + ": " + d.reason().replaceAll("[0-9]+\\.[0-9] s", "#");
+                if (d != null && !summary.equals(lastSummary)) {
+                    out.printf("  +%5.2f s  %s: %s%n", seconds(t0), d.summary(), d.reason());
+                    lastSummary = summary;
+                }
+                if (doc.path("epoch").asLong() >= epoch) {
+                    out.printf("  +%5.2f s  published epoch %d: the new primary is %s%n", seconds(t0),
+                            doc.path("epoch").asLong(), primaryOf(doc));
+                    return doc;
+                }
+            }
+            Thread.sleep(100); // the narration's pace, not a wait for a condition
+        }
+        throw new IllegalStateException("no failover within " + WAIT.toSeconds() + " s");
     }
 
     private JsonNode cluster(LocalSentinel via) {

@@ -33,6 +33,7 @@ public final class Reconciler {
     private static final Logger LOG = LoggerFactory.getLogger(Reconciler.class);
     private static final Duration SQL_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration REWOUND_START_TIMEOUT = Duration.ofSeconds(20);
     private static final Duration COPY_TIMEOUT = Duration.ofMinutes(30);
 
     private final String id;
@@ -219,6 +220,7 @@ public final class Reconciler {
         busy = "rejoining";
         rejoinThread.execute(() -> {
             long start = clock.nowMillis();
+            boolean copied = false;
             try {
                 // the source first: never stop the local server for a rejoin that cannot happen
                 admin.ensureSlot(up.host(), up.port(), Replication.slotName(id), SQL_TIMEOUT);
@@ -233,7 +235,10 @@ public final class Reconciler {
                     control.cloneFrom(up, id, COPY_TIMEOUT);
                     LOG.info("local: fresh clone done in {} ms", clock.nowMillis() - start);
                 }
-                control.start(START_TIMEOUT);
+                copied = true;
+                // a rewound server replays from the last common checkpoint: seconds; one that cannot get ready (the
+                // WAL it needs was recycled on the primary) is cloned afresh rather than waited for a minute
+                control.start(action.kind() == LocalAction.Kind.REWIND ? REWOUND_START_TIMEOUT : START_TIMEOUT);
                 rewindFailed = false;
                 selfFence.clear();
                 markRepointed(action.upstream());
@@ -241,6 +246,10 @@ public final class Reconciler {
                 LOG.warn("local: {} failed: {}", action.kind().json(), e.getMessage());
                 if (action.kind() == LocalAction.Kind.REWIND) {
                     rewindFailed = true;
+                }
+                if (copied && control.isRunning()) {
+                    // started but never ready: stopped, so that the next cycle clones it afresh
+                    control.stop(Duration.ofSeconds(10), true);
                 }
             } finally {
                 busy = null;

@@ -13,6 +13,7 @@ import io.pgsentinel.testkit.Processes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The operator's commands for real: status, history, and the demo, as separate processes. */
@@ -91,16 +92,32 @@ class CliIT {
         demo.awaitExit(Duration.ofSeconds(180));
         String out = demo.logText();
         assertThat(demo.awaitExit(Duration.ofSeconds(1))).as(out).isEqualTo(0);
+        // on real hosts (as root, where network namespaces work) the nodes are db1..db3, else node1..node3
+        String n = io.pgsentinel.testkit.Hosts.available() ? "db" : "node";
         assertThat(out).contains("the leader published the topology:")
                 .contains("killing the primary's host")
-                .containsPattern("promote node[23]: primary node1 is down")
+                .containsPattern("promote " + n + "[23]: primary " + n + "1 is down")
                 .contains("published epoch 2")
-                .containsPattern("failover node1 -> node[23]")
-                .contains("node1 streams from the new primary again")
+                .containsPattern("failover " + n + "1 -> " + n + "[23]")
+                .contains(n + "1 streams from the new primary again")
                 .contains("== done");
+        if (io.pgsentinel.testkit.Hosts.available()) {
+            assertThat(out).contains("a network partition: ")
+                    .containsPattern(n + "[23] stopped itself")
+                    .containsPattern("0 of them after it stopped itself")
+                    .contains("published epoch 3")
+                    .contains("the partition heals");
+        } else {
+            assertThat(out).contains("network namespaces are not available here");
+        }
         // everything the demo started named its run directory, run-<its pid>-...: none is left, nor the directory
         String runPrefix = "/run-" + demo.pid() + "-";
         assertThat(Processes.withCommandLineContaining(runPrefix)).isEmpty();
         assertThat(KitRun.root().toFile().list()).noneMatch(name -> name.startsWith("run-" + demo.pid() + "-"));
+        if (io.pgsentinel.testkit.Hosts.available()) {
+            String namespaces = io.pgsentinel.testkit.Command.run(List.of("ip", "netns", "list"), Duration.ofSeconds(10))
+                    .output();
+            assertThat(namespaces).as("the demo's network namespaces").doesNotContain("pgs-" + demo.pid() + "-");
+        }
     }
 }
