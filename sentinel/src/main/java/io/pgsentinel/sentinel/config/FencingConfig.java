@@ -53,16 +53,16 @@ public class FencingConfig {
     /** YAML reads an unquoted on/off as a boolean: both forms are accepted. */
     @JsonProperty("guard")
     public void setGuard(Object value) {
-        this.guard = value instanceof Boolean b ? (b ? "on" : "off") : String.valueOf(value);
+        this.guard = OnOff.read(value);
     }
 
     public boolean guardEnabled() {
-        return "on".equals(guard) || "true".equals(guard);
+        return OnOff.isOn(guard);
     }
 
     @ValidationMethod(message = "fencing.guard must be on or off")
     public boolean isGuardValid() {
-        return guard != null && java.util.Set.of("on", "off", "true", "false").contains(guard);
+        return OnOff.isValid(guard);
     }
 
     @ValidationMethod(message = "fencing.selfFence must be stop or readonly")

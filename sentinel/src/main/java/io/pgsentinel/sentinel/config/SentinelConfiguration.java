@@ -80,16 +80,16 @@ public class SentinelConfiguration extends Configuration {
     /** YAML reads an unquoted on/off as a boolean: both forms are accepted. */
     @JsonProperty("failsafe")
     public void setFailsafe(Object value) {
-        this.failsafe = value instanceof Boolean b ? (b ? "on" : "off") : String.valueOf(value);
+        this.failsafe = OnOff.read(value);
     }
 
     public boolean failsafeEnabled() {
-        return "on".equals(failsafe) || "true".equals(failsafe);
+        return OnOff.isOn(failsafe);
     }
 
     @ValidationMethod(message = "failsafe must be on or off")
     public boolean isFailsafeValid() {
-        return failsafe != null && java.util.Set.of("on", "off", "true", "false").contains(failsafe);
+        return OnOff.isValid(failsafe);
     }
 
     @ValidationMethod(message = "failsafe: on needs api.tokenFile (the sentinels ask each other for leases, authenticated)")

@@ -247,6 +247,17 @@ final class FailoverExecutor {
         if (listProblem != null) {
             return abort(listProblem);
         }
+        long usedUpTo = highestTimelineUsed(p.snapshot);
+        try {
+            List<Long> reserved = admin.reserveTimelines(candidate.host(), candidate.port(), usedUpTo, Duration.ofSeconds(3));
+            if (!reserved.isEmpty()) {
+                LOG.info("failover: {} never saw timeline(s) {}, used by an earlier promotion: marked used on it, so that "
+                        + "its promotion takes a new one", candidate.id(), reserved);
+            }
+        } catch (Exception e) {
+            return abort("could not check the timelines " + candidate.id() + " knows before promoting it: "
+                    + e.getMessage());
+        }
         // announced in a transaction that checks leadership, right before pg_promote: a leader
         // deposed meanwhile (its session expired while it was frozen) cannot write, so it does not promote
         LeaderWrites.Outcome announced = announce(term, p);
@@ -314,6 +325,29 @@ final class FailoverExecutor {
             return "could not set the synchronous standbys of " + candidate.id() + " before promoting it: "
                     + e.getMessage();
         }
+    }
+
+    /**
+     * The newest timeline any server of the cluster is known to have been promoted to: the published
+     * primary's, any report's, any the leader's probe found writable, any history entry's.
+     */
+    private long highestTimelineUsed(Snapshot s) {
+        long highest = s.topology().primary().timeline();
+        for (MemberReport r : s.reports().values()) {
+            highest = Math.max(highest, r.timeline());
+        }
+        for (long t : s.probedWritable().values()) {
+            highest = Math.max(highest, t);
+        }
+        for (String entry : cache.documentsUnder("history/")) {
+            try {
+                highest = Math.max(highest, Fields.parseObject(cache.document(entry).orElseThrow()).path("timeline")
+                        .asLong(0));
+            } catch (Exception e) {
+                // a malformed entry tells nothing
+            }
+        }
+        return highest;
     }
 
     /** Writes {@code promoting}: this leader is about to promote the candidate for the next epoch. */

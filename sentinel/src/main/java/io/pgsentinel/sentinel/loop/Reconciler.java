@@ -52,7 +52,7 @@ public final class Reconciler {
         return t;
     });
 
-    /** What the background thread does with the server ("starting", "rejoining"), or null when idle. */
+    /** What the background thread does with the server ("starting", "stopping", "rejoining"), or null when idle. */
     private volatile String busy;
     private volatile boolean rewindFailed;
     private volatile String repointedTo = "";
@@ -140,7 +140,8 @@ public final class Reconciler {
         switch (action.kind()) {
             case FENCE -> {
                 if (cache.document("fence/" + id).map(Reconciler::planned).orElse(false)) {
-                    selfFence.stopForSwitchover("told to: " + action.reason());
+                    // a checkpoint and a clean stop take seconds: off the cycle's thread, the report says "stopping"
+                    inBackground("stopping", action, () -> selfFence.stopForSwitchover("told to: " + action.reason()));
                 } else {
                     selfFence.stopNow("told to: " + action.reason());
                 }

@@ -156,6 +156,69 @@ public final class RemoteAdmin {
         });
     }
 
+    /**
+     * Makes sure that a standby about to be promoted does not pick a timeline that was used
+     * before: PostgreSQL takes one more than the newest timeline whose history file it finds (with
+     * no gap), so a standby that never received the history of timeline 17 (its primary was
+     * promoted to it, then died) would be promoted to timeline 17 a second time, and a server of the
+     * other timeline 17 could later follow it as if their WAL were one. Writes a history file for
+     * every timeline up to {@code usedUpTo} that the standby lacks, from its own history (the
+     * switch point is only a placeholder: only the file's existence decides the next timeline).
+     *
+     * @return the timelines reserved this way (empty when none was missing)
+     */
+    public java.util.List<Long> reserveTimelines(String host, int port, long usedUpTo, Duration timeout)
+            throws SQLException {
+        return jdbc.call(host, port, timeout, c -> {
+            java.util.List<Long> reserved = new java.util.ArrayList<>();
+            try (Statement s = c.createStatement()) {
+                String dataDirectory;
+                long current;
+                String position;
+                try (ResultSet rs = s.executeQuery("SELECT current_setting('data_directory'), greatest("
+                        + "(SELECT timeline_id FROM pg_control_checkpoint()), coalesce((SELECT received_tli FROM "
+                        + "pg_stat_wal_receiver), 0)), coalesce(pg_last_wal_replay_lsn(), '0/0')::text, pg_is_in_recovery()")) {
+                    rs.next();
+                    if (!rs.getBoolean(4)) {
+                        return reserved; // promoted already: its timeline is chosen
+                    }
+                    dataDirectory = rs.getString(1);
+                    current = rs.getLong(2);
+                    position = rs.getString(3);
+                }
+                String ownHistory = "";
+                if (current > 1) {
+                    try (ResultSet rs = s.executeQuery("SELECT pg_read_file('pg_wal/" + String.format("%08X", current)
+                            + ".history', 0, 1048576, true)")) {
+                        rs.next();
+                        ownHistory = rs.getString(1) == null ? "" : rs.getString(1);
+                    }
+                }
+                StringBuilder rows = new StringBuilder();
+                for (String line : ownHistory.strip().lines().toList()) {
+                    String[] f = line.split("\\s+", 3);
+                    if (f.length >= 2 && f[0].matches("\\d+") && f[1].matches("[0-9A-Fa-f]+/[0-9A-Fa-f]+")) {
+                        rows.append("(").append(f[0]).append(", '").append(f[1]).append("', 'history of this standby'), ");
+                    }
+                }
+                for (long t = current + 1; t <= usedUpTo; t++) {
+                    String name = String.format("%08X.history", t);
+                    try (ResultSet rs = s.executeQuery("SELECT (pg_stat_file('pg_wal/" + name + "', true)).size")) {
+                        rs.next();
+                        if (rs.getObject(1) != null) {
+                            continue; // it knows this timeline already
+                        }
+                    }
+                    s.execute("COPY (VALUES " + rows + "(" + current + ", " + PgControl.literal(position)
+                            + ", 'timeline " + t + " was used by another promotion: not to be used again')) TO "
+                            + PgControl.literal(dataDirectory + "/pg_wal/" + name));
+                    reserved.add(t);
+                }
+            }
+            return reserved;
+        });
+    }
+
     /** {@code synchronous_standby_names} of a server. */
     public String syncStandbyNames(String host, int port, Duration timeout) throws SQLException {
         return jdbc.call(host, port, timeout, c -> {

@@ -6,9 +6,6 @@ import io.pgsentinel.sentinel.it.SentinelCluster;
 import io.pgsentinel.testkit.Await;
 import io.pgsentinel.testkit.PgNode;
 import io.pgsentinel.testkit.Stats;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.util.ArrayList;
@@ -45,7 +42,7 @@ class FailoverBenchmarkIT {
                 String winner = Await.value("a write acknowledged by a new primary", Duration.ofSeconds(60),
                         Duration.ofMillis(10), () -> {
                             for (PgNode n : survivors) {
-                                if (write(n)) {
+                                if (FaultBenchmarkIT.write(n)) {
                                     return n.name();
                                 }
                             }
@@ -71,15 +68,5 @@ class FailoverBenchmarkIT {
             Stats.record("failover.txt", String.format("  stage %-20s median %.2f s, p95 %.2f s", stage, st.median(),
                     st.percentile(95)));
         });
-    }
-
-    private static boolean write(PgNode n) {
-        try (Connection c = DriverManager.getConnection(n.jdbcUrl(Duration.ofSeconds(1)));
-             Statement st = c.createStatement()) {
-            st.execute("INSERT INTO bench DEFAULT VALUES");
-            return true;
-        } catch (Exception e) {
-            return false;
-        }
     }
 }

@@ -119,7 +119,8 @@ class FaultBenchmarkIT {
         return (System.nanoTime() - t0) / 1e9;
     }
 
-    private static boolean write(PgNode n) {
+    /** Whether {@code n} acknowledges an insert into {@code bench} now (1 s timeouts). */
+    static boolean write(PgNode n) {
         try (Connection c = DriverManager.getConnection(n.jdbcUrl(Duration.ofSeconds(1)));
              Statement st = c.createStatement()) {
             st.execute("INSERT INTO bench DEFAULT VALUES");

@@ -112,6 +112,8 @@ class ConfigurationCheckTest {
                 Arguments.of("session too short for the checks", valid().replace("sessionTimeout: 4s", "sessionTimeout: 1s"),
                         "zookeeper.sessionTimeout must be at least 2 x failureDetection.checkInterval"),
                 Arguments.of("bad quorum", valid().replace("quorum: majority", "quorum: most"), "quorum must be 'majority'"),
+                Arguments.of("fencing.guard neither on nor off", valid() + "fencing:\n  guard: maybe\n",
+                        "fencing.guard must be on or off"),
                 Arguments.of("unknown key", valid().replace("  host: 10.0.0.11\n", "  host: 10.0.0.11\n  colour: blue\n"),
                         "colour"),
                 Arguments.of("unreadable password file", valid().replace(secret.toString(), "/nonexistent/password"),

@@ -133,4 +133,40 @@ class PromotionIT extends ClusterTest {
         assertThat(cluster.sentinel("node3").log()).contains("node2 already accepts writes");
         sampler.assertNeverTwoWritable();
     }
+
+    /**
+     * node3 lags (its WAL receiver stopped); the primary's host dies and node2 is promoted to
+     * timeline 2; node2's host dies right after, before node3 ever saw timeline 2. node3 must be
+     * promoted to a timeline never used before (3): promoted to 2 a second time, it would share a
+     * timeline with node2's diverged WAL, which node2 could then never rejoin (or, worse, follow
+     * as if it were one history).
+     */
+    @Test
+    void aCandidateThatNeverSawTheNewestTimelineIsPromotedToANewOne() {
+        cluster = SentinelCluster.start(2, y -> y + "failover:\n  minInterval: 0s\n");
+        cluster.awaitTopology("a healthy topology", t -> t.primary().id().equals("node1") && t.replicas().stream()
+                .allMatch(r -> r.state().json().equals("streaming")));
+        PgNode node3 = cluster.pg().node("node3");
+        long receiver = Long.parseLong(node3.query("SELECT pid FROM pg_stat_wal_receiver"));
+        io.pgsentinel.testkit.Processes.signal("STOP", receiver);
+        try {
+            cluster.sentinel("node1").process().kill9();
+            cluster.pg().node("node1").kill9();
+            Topology second = cluster.awaitTopology("node2 promoted", t -> t.epoch() == 2);
+            assertThat(second.primary().id()).isEqualTo("node2");
+            assertThat(second.primary().timeline()).isEqualTo(2);
+            cluster.sentinel("node2").process().kill9();
+            cluster.pg().node("node2").kill9();
+        } finally {
+            io.pgsentinel.testkit.Processes.signal("CONT", receiver);
+        }
+        cluster.sentinel("node1").start(); // the first host comes back: its sentinel votes again
+        Topology third = cluster.awaitTopology("node3 promoted", t -> t.epoch() == 3);
+        assertThat(third.primary().id()).isEqualTo("node3");
+        assertThat(third.primary().timeline()).as("a timeline never used before").isEqualTo(3);
+        cluster.sentinel("node2").start(); // node2's host comes back: it must rejoin node3
+        cluster.awaitTopology("node1 and node2 streaming from node3", t -> t.epoch() == 3 && t.replicas().stream()
+                .allMatch(r -> r.state().json().equals("streaming")));
+        assertThat(cluster.pg().node("node2").query("SELECT received_tli FROM pg_stat_wal_receiver")).isEqualTo("3");
+    }
 }
