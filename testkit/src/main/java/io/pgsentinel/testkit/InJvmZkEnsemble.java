@@ -1,5 +1,11 @@
 package io.pgsentinel.testkit;
 
+import io.pgsentinel.localcluster.Endpoint;
+import io.pgsentinel.localcluster.Host;
+import io.pgsentinel.localcluster.KitRun;
+import io.pgsentinel.localcluster.Ports;
+import io.pgsentinel.localcluster.ZkEnsemble;
+
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,10 +22,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * N quorum servers in this JVM (Curator's {@link TestingCluster}), on free loopback ports, with
- * data in the {@link KitRun}: the default {@link ZkEnsemble}, quick to start (about 0.4 s).
+ * N quorum servers in the test JVM (Curator's {@link TestingCluster}), on free loopback ports,
+ * with data in the {@link KitRun}: the tests' {@link ZkEnsemble}, quick to start (about 0.4 s).
+ * Test code: Curator's test servers stay out of the product.
  */
-final class InJvmZkEnsemble extends ZkEnsemble {
+public final class InJvmZkEnsemble extends ZkEnsemble {
     private static final Logger LOG = LoggerFactory.getLogger(InJvmZkEnsemble.class);
 
     private final TestingCluster cluster;
@@ -33,7 +40,12 @@ final class InJvmZkEnsemble extends ZkEnsemble {
         this.tmpFilesBefore = tmpFilesBefore;
     }
 
-    static ZkEnsemble create(int servers, int tickMillis) {
+    /** Starts {@code servers} servers in this JVM and waits until the ensemble serves a write. */
+    public static ZkEnsemble start(int servers) {
+        return start(servers, TICK_MILLIS);
+    }
+
+    public static ZkEnsemble start(int servers, int tickMillis) {
         KitRun run = KitRun.get();
         Path dir = run.newDirectory("zk");
         List<InstanceSpec> specs = new ArrayList<>();

@@ -26,7 +26,7 @@ class ZkEnsembleIT {
     @BeforeEach
     void start() {
         long t0 = System.nanoTime();
-        ensemble = ZkEnsemble.start(3);
+        ensemble = InJvmZkEnsemble.start(3);
         LOG.info("3-server ZooKeeper ensemble serving writes in {} ms", (System.nanoTime() - t0) / 1_000_000);
     }
 

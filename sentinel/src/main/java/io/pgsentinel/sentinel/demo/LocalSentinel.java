@@ -1,11 +1,11 @@
 package io.pgsentinel.sentinel.demo;
 
-import io.pgsentinel.testkit.Await;
+import io.pgsentinel.localcluster.Await;
 import io.pgsentinel.sentinel.config.SentinelConfiguration;
-import io.pgsentinel.testkit.ChildJvm;
-import io.pgsentinel.testkit.Host;
-import io.pgsentinel.testkit.PgNode;
-import io.pgsentinel.testkit.Ports;
+import io.pgsentinel.localcluster.ChildJvm;
+import io.pgsentinel.localcluster.Host;
+import io.pgsentinel.localcluster.PgNode;
+import io.pgsentinel.localcluster.Ports;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;

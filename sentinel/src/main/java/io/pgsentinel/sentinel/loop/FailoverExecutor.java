@@ -18,7 +18,7 @@ import io.pgsentinel.sentinel.zk.ZkSession;
 import io.pgsentinel.shared.json.Fields;
 import io.pgsentinel.shared.topology.Topology;
 import io.pgsentinel.shared.topology.TopologyCodec;
-import io.pgsentinel.testkit.Command;
+import io.pgsentinel.localcluster.Command;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;

@@ -1,8 +1,8 @@
 package io.pgsentinel.sentinel.loop;
 
 import io.pgsentinel.sentinel.guard.Guard;
-import io.pgsentinel.testkit.ChildJvm;
-import io.pgsentinel.testkit.Processes;
+import io.pgsentinel.localcluster.ChildJvm;
+import io.pgsentinel.localcluster.Processes;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;

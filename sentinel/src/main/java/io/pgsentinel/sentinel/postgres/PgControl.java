@@ -1,6 +1,6 @@
 package io.pgsentinel.sentinel.postgres;
 
-import io.pgsentinel.testkit.Command;
+import io.pgsentinel.localcluster.Command;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;

@@ -1,7 +1,7 @@
 package io.pgsentinel.sentinel.postgres;
 
-import io.pgsentinel.testkit.Command;
-import io.pgsentinel.testkit.OsUser;
+import io.pgsentinel.localcluster.Command;
+import io.pgsentinel.localcluster.OsUser;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;

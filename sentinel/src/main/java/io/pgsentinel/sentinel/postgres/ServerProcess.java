@@ -1,8 +1,8 @@
 package io.pgsentinel.sentinel.postgres;
 
-import io.pgsentinel.testkit.Command;
-import io.pgsentinel.testkit.OsUser;
-import io.pgsentinel.testkit.Processes;
+import io.pgsentinel.localcluster.Command;
+import io.pgsentinel.localcluster.OsUser;
+import io.pgsentinel.localcluster.Processes;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,6 +1,6 @@
 package io.pgsentinel.sentinel.it;
 
-import io.pgsentinel.testkit.PgNode;
+import io.pgsentinel.localcluster.PgNode;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.util.ArrayList;

@@ -3,8 +3,8 @@ package io.pgsentinel.sentinel.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgsentinel.shared.topology.Topology;
-import io.pgsentinel.testkit.Await;
-import io.pgsentinel.testkit.PgNode;
+import io.pgsentinel.localcluster.Await;
+import io.pgsentinel.localcluster.PgNode;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;

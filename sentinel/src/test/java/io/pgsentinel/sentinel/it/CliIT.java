@@ -6,10 +6,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.pgsentinel.sentinel.SentinelApplication;
 import io.pgsentinel.sentinel.demo.LocalSentinel;
 import io.pgsentinel.shared.json.Fields;
-import io.pgsentinel.testkit.ChildJvm;
-import io.pgsentinel.testkit.KitRun;
-import io.pgsentinel.testkit.Ports;
-import io.pgsentinel.testkit.Processes;
+import io.pgsentinel.localcluster.ChildJvm;
+import io.pgsentinel.localcluster.KitRun;
+import io.pgsentinel.localcluster.Ports;
+import io.pgsentinel.localcluster.Processes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,7 +49,7 @@ class CliIT {
             assertThat(history.logText()).contains("No failover or switchover yet.");
 
             cluster.sentinel("node3").process().kill9();
-            io.pgsentinel.testkit.Await.until("node3's report to vanish", SentinelCluster.WAIT, () ->
+            io.pgsentinel.localcluster.Await.until("node3's report to vanish", SentinelCluster.WAIT, () ->
                     cluster.zkClient().checkExists().forPath(cluster.paths().member("node3")) == null);
             ChildJvm degraded = run("status", config.toString());
             assertThat(degraded.awaitExit(Duration.ofSeconds(1))).as(degraded.logText()).isEqualTo(3);
@@ -93,7 +93,7 @@ class CliIT {
         String out = demo.logText();
         assertThat(demo.awaitExit(Duration.ofSeconds(1))).as(out).isEqualTo(0);
         // on real hosts (as root, where network namespaces work) the nodes are db1..db3, else node1..node3
-        String n = io.pgsentinel.testkit.Hosts.available() ? "db" : "node";
+        String n = io.pgsentinel.localcluster.Hosts.available() ? "db" : "node";
         assertThat(out).contains("the leader published the topology:")
                 .contains("killing the primary's host")
                 .containsPattern("promote " + n + "[23]: primary " + n + "1 is down")
@@ -101,7 +101,7 @@ class CliIT {
                 .containsPattern("failover " + n + "1 -> " + n + "[23]")
                 .contains(n + "1 streams from the new primary again")
                 .contains("== done");
-        if (io.pgsentinel.testkit.Hosts.available()) {
+        if (io.pgsentinel.localcluster.Hosts.available()) {
             assertThat(out).contains("a network partition: ")
                     .containsPattern(n + "[23] stopped itself")
                     .containsPattern("0 of them after it stopped itself")
@@ -114,8 +114,8 @@ class CliIT {
         String runPrefix = "/run-" + demo.pid() + "-";
         assertThat(Processes.withCommandLineContaining(runPrefix)).isEmpty();
         assertThat(KitRun.root().toFile().list()).noneMatch(name -> name.startsWith("run-" + demo.pid() + "-"));
-        if (io.pgsentinel.testkit.Hosts.available()) {
-            String namespaces = io.pgsentinel.testkit.Command.run(List.of("ip", "netns", "list"), Duration.ofSeconds(10))
+        if (io.pgsentinel.localcluster.Hosts.available()) {
+            String namespaces = io.pgsentinel.localcluster.Command.run(List.of("ip", "netns", "list"), Duration.ofSeconds(10))
                     .output();
             assertThat(namespaces).as("the demo's network namespaces").doesNotContain("pgs-" + demo.pid() + "-");
         }

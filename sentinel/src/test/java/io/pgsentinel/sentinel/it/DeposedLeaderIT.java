@@ -2,6 +2,7 @@ package io.pgsentinel.sentinel.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.pgsentinel.testkit.InJvmZkEnsemble;
 import io.pgsentinel.sentinel.demo.LocalSentinel;
 import io.pgsentinel.sentinel.time.MonotonicClock;
 import io.pgsentinel.sentinel.zk.LeaderWrites;
@@ -10,8 +11,8 @@ import io.pgsentinel.sentinel.zk.ZkSession;
 import io.pgsentinel.shared.topology.Topology;
 import io.pgsentinel.shared.topology.TopologyCodec;
 import io.pgsentinel.shared.zk.ClusterPaths;
-import io.pgsentinel.testkit.Await;
-import io.pgsentinel.testkit.ZkEnsemble;
+import io.pgsentinel.localcluster.Await;
+import io.pgsentinel.localcluster.ZkEnsemble;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -24,7 +25,7 @@ class DeposedLeaderIT {
 
     @Test
     void aLeaderWhoseSessionExpiredCannotWriteEvenIfItStillBelievesItLeads() throws Exception {
-        try (ZkEnsemble zk = ZkEnsemble.start(3); CuratorFramework observer = zk.newClient(Duration.ofSeconds(10))) {
+        try (ZkEnsemble zk = InJvmZkEnsemble.start(3); CuratorFramework observer = zk.newClient(Duration.ofSeconds(10))) {
             ClusterPaths paths = new ClusterPaths("/pg-sentinel", "deposed");
             ZkSession a = new ZkSession(zk.connectString(), Duration.ofSeconds(4), paths, MonotonicClock.SYSTEM);
             ZkSession b = new ZkSession(zk.connectString(), Duration.ofSeconds(4), paths, MonotonicClock.SYSTEM);

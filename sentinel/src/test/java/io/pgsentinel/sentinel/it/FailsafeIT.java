@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgsentinel.sentinel.demo.LocalSentinel;
 import io.pgsentinel.shared.topology.Topology;
-import io.pgsentinel.testkit.Await;
-import io.pgsentinel.testkit.KitRun;
-import io.pgsentinel.testkit.PgNode;
+import io.pgsentinel.localcluster.Await;
+import io.pgsentinel.localcluster.KitRun;
+import io.pgsentinel.localcluster.PgNode;
 import io.pgsentinel.testkit.TcpProxy;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -3,9 +3,9 @@ package io.pgsentinel.sentinel.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgsentinel.sentinel.demo.LocalSentinel;
-import io.pgsentinel.testkit.Await;
-import io.pgsentinel.testkit.KitRun;
-import io.pgsentinel.testkit.Ports;
+import io.pgsentinel.localcluster.Await;
+import io.pgsentinel.localcluster.KitRun;
+import io.pgsentinel.localcluster.Ports;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;

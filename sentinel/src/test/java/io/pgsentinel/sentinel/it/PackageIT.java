@@ -2,8 +2,8 @@ package io.pgsentinel.sentinel.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.pgsentinel.testkit.Command;
-import io.pgsentinel.testkit.OsUser;
+import io.pgsentinel.localcluster.Command;
+import io.pgsentinel.localcluster.OsUser;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

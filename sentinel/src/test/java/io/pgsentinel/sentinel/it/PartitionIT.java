@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgsentinel.sentinel.demo.LocalSentinel;
 import io.pgsentinel.shared.topology.Topology;
-import io.pgsentinel.testkit.Await;
-import io.pgsentinel.testkit.Fault;
-import io.pgsentinel.testkit.Hosts;
-import io.pgsentinel.testkit.PgNode;
+import io.pgsentinel.localcluster.Await;
+import io.pgsentinel.localcluster.Fault;
+import io.pgsentinel.localcluster.Hosts;
+import io.pgsentinel.localcluster.PgNode;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.UnaryOperator;

@@ -1,21 +1,22 @@
 package io.pgsentinel.sentinel.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.pgsentinel.testkit.InJvmZkEnsemble;
 import io.pgsentinel.sentinel.demo.Http;
 import io.pgsentinel.sentinel.demo.LocalSentinel;
 import io.pgsentinel.shared.json.DocumentException;
 import io.pgsentinel.shared.topology.Topology;
 import io.pgsentinel.shared.topology.TopologyCodec;
 import io.pgsentinel.shared.zk.ClusterPaths;
-import io.pgsentinel.testkit.Await;
-import io.pgsentinel.testkit.ChildJvm;
-import io.pgsentinel.testkit.Hosts;
-import io.pgsentinel.testkit.KitRun;
-import io.pgsentinel.testkit.PgCluster;
-import io.pgsentinel.testkit.PgNode;
-import io.pgsentinel.testkit.Ports;
+import io.pgsentinel.localcluster.Await;
+import io.pgsentinel.localcluster.ChildJvm;
+import io.pgsentinel.localcluster.Hosts;
+import io.pgsentinel.localcluster.KitRun;
+import io.pgsentinel.localcluster.PgCluster;
+import io.pgsentinel.localcluster.PgNode;
+import io.pgsentinel.localcluster.Ports;
 import io.pgsentinel.testkit.TcpProxy;
-import io.pgsentinel.testkit.ZkEnsemble;
+import io.pgsentinel.localcluster.ZkEnsemble;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -72,7 +73,7 @@ public final class SentinelCluster implements AutoCloseable {
         PgCluster pg = PgCluster.builder().replicas(replicas).start();
         ZkEnsemble zk;
         try {
-            zk = ZkEnsemble.start(3);
+            zk = InJvmZkEnsemble.start(3);
         } catch (RuntimeException e) {
             pg.close();
             throw e;

@@ -6,10 +6,10 @@ import io.pgsentinel.sentinel.demo.Http;
 import io.pgsentinel.shared.client.RoutingDataSource;
 import io.pgsentinel.shared.client.ZooKeeperTopologyWatcher;
 import io.pgsentinel.shared.topology.Topology;
-import io.pgsentinel.testkit.Await;
-import io.pgsentinel.testkit.KitRun;
-import io.pgsentinel.testkit.PgNode;
-import io.pgsentinel.testkit.Processes;
+import io.pgsentinel.localcluster.Await;
+import io.pgsentinel.localcluster.KitRun;
+import io.pgsentinel.localcluster.PgNode;
+import io.pgsentinel.localcluster.Processes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -53,7 +53,7 @@ class ZeroLossIT {
             awaitSettled(cluster, true);
             var node3 = cluster.pg().node("node3");
             long receiver = Long.parseLong(node3.query("SELECT pid FROM pg_stat_wal_receiver"));
-            io.pgsentinel.testkit.Processes.signal("STOP", receiver);
+            io.pgsentinel.localcluster.Processes.signal("STOP", receiver);
             try {
                 // acknowledged by node2 alone (ANY 1): node3 does not have these
                 cluster.pg().primary().execute("CREATE TABLE only_on_node2 AS SELECT generate_series(1, 100) AS id");
@@ -70,7 +70,7 @@ class ZeroLossIT {
                 assertThat(cluster.topologyInZooKeeper().primary().id()).isEqualTo("node1");
                 assertThat(node3.isInRecovery()).isTrue();
             } finally {
-                io.pgsentinel.testkit.Processes.signal("CONT", receiver);
+                io.pgsentinel.localcluster.Processes.signal("CONT", receiver);
             }
         }
     }

@@ -4,15 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.pgsentinel.testkit.InJvmZkEnsemble;
 import io.pgsentinel.shared.client.RoutingDataSource;
 import io.pgsentinel.shared.client.ZooKeeperTopologyWatcher;
 import io.pgsentinel.shared.topology.ReplicaState;
 import io.pgsentinel.shared.topology.Topology;
 import io.pgsentinel.shared.topology.TopologyCodec;
 import io.pgsentinel.shared.zk.ClusterPaths;
-import io.pgsentinel.testkit.PgCluster;
+import io.pgsentinel.localcluster.PgCluster;
 import io.pgsentinel.testkit.Stats;
-import io.pgsentinel.testkit.ZkEnsemble;
+import io.pgsentinel.localcluster.ZkEnsemble;
 import java.sql.Connection;
 import java.time.Duration;
 import java.time.Instant;
@@ -42,7 +43,7 @@ class ClientBenchmarkIT {
     /** From setData on the topology node to the watcher's listener, 1,000 updates one after another. */
     @Test
     void propagationFromZooKeeperToTheListener() throws Exception {
-        try (ZkEnsemble ensemble = ZkEnsemble.start(3);
+        try (ZkEnsemble ensemble = InJvmZkEnsemble.start(3);
              CuratorFramework writer = ensemble.newClient(Duration.ofSeconds(10))) {
             ClusterPaths paths = new ClusterPaths("/pg-sentinel", "bench");
             writer.create().creatingParentsIfNeeded().forPath(paths.topology(), TopologyCodec.encode(topology("bench", 1)));
@@ -76,7 +77,7 @@ class ClientBenchmarkIT {
     /** getConnection()/close() through the routing DataSource versus the same HikariCP pool used directly. */
     @Test
     void routingOverheadPerBorrow() throws Exception {
-        try (ZkEnsemble ensemble = ZkEnsemble.start(1);
+        try (ZkEnsemble ensemble = InJvmZkEnsemble.start(1);
              CuratorFramework writer = ensemble.newClient(Duration.ofSeconds(10));
              PgCluster pg = PgCluster.builder().replicas(0).start()) {
             ClusterPaths paths = new ClusterPaths("/pg-sentinel", "bench2");

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
 import io.pgsentinel.shared.topology.TopologyCodec;
-import io.pgsentinel.testkit.Await;
+import io.pgsentinel.localcluster.Await;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;

@@ -4,13 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.codahale.metrics.MetricRegistry;
+import io.pgsentinel.testkit.InJvmZkEnsemble;
 import io.pgsentinel.shared.topology.ReplicaState;
 import io.pgsentinel.shared.topology.Topology;
 import io.pgsentinel.shared.zk.ClusterPaths;
-import io.pgsentinel.testkit.Await;
-import io.pgsentinel.testkit.PgCluster;
-import io.pgsentinel.testkit.PgNode;
-import io.pgsentinel.testkit.ZkEnsemble;
+import io.pgsentinel.localcluster.Await;
+import io.pgsentinel.localcluster.PgCluster;
+import io.pgsentinel.localcluster.PgNode;
+import io.pgsentinel.localcluster.ZkEnsemble;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -44,7 +45,7 @@ class RoutingDataSourceIT {
 
     @BeforeAll
     static void startZooKeeper() {
-        ensemble = ZkEnsemble.start(3);
+        ensemble = InJvmZkEnsemble.start(3);
         zk = ensemble.newClient(Duration.ofSeconds(10));
     }
 

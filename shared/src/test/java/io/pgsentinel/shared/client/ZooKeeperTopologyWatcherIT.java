@@ -3,10 +3,11 @@ package io.pgsentinel.shared.client;
 import static io.pgsentinel.shared.client.TopologyTrackerTest.topology;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.pgsentinel.testkit.InJvmZkEnsemble;
 import io.pgsentinel.shared.topology.Topology;
 import io.pgsentinel.shared.zk.ClusterPaths;
-import io.pgsentinel.testkit.Await;
-import io.pgsentinel.testkit.ZkEnsemble;
+import io.pgsentinel.localcluster.Await;
+import io.pgsentinel.localcluster.ZkEnsemble;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,7 +28,7 @@ class ZooKeeperTopologyWatcherIT {
 
     @BeforeAll
     static void start() {
-        ensemble = ZkEnsemble.start(3);
+        ensemble = InJvmZkEnsemble.start(3);
         writerClient = ensemble.newClient(Duration.ofSeconds(10));
     }
 
