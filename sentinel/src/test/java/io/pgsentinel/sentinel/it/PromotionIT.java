@@ -148,7 +148,7 @@ class PromotionIT extends ClusterTest {
                 .allMatch(r -> r.state().json().equals("streaming")));
         PgNode node3 = cluster.pg().node("node3");
         long receiver = Long.parseLong(node3.query("SELECT pid FROM pg_stat_wal_receiver"));
-        io.pgsentinel.testkit.Processes.signal("STOP", receiver);
+        io.pgsentinel.localcluster.Processes.signal("STOP", receiver);
         try {
             cluster.sentinel("node1").process().kill9();
             cluster.pg().node("node1").kill9();
@@ -158,7 +158,7 @@ class PromotionIT extends ClusterTest {
             cluster.sentinel("node2").process().kill9();
             cluster.pg().node("node2").kill9();
         } finally {
-            io.pgsentinel.testkit.Processes.signal("CONT", receiver);
+            io.pgsentinel.localcluster.Processes.signal("CONT", receiver);
         }
         cluster.sentinel("node1").start(); // the first host comes back: its sentinel votes again
         Topology third = cluster.awaitTopology("node3 promoted", t -> t.epoch() == 3);
