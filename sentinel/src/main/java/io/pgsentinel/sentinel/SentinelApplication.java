@@ -19,7 +19,7 @@ import io.pgsentinel.sentinel.http.FailsafeResource;
 import io.pgsentinel.sentinel.http.HealthResource;
 import io.pgsentinel.sentinel.http.HistoryResource;
 import io.pgsentinel.sentinel.http.PrometheusEndpoint;
-import io.pgsentinel.sentinel.http.SentinelView;
+import io.pgsentinel.sentinel.loop.SentinelView;
 import io.pgsentinel.sentinel.http.TopologyResource;
 import io.pgsentinel.sentinel.loop.Sentinel;
 import io.pgsentinel.sentinel.zk.EmbeddedZooKeeper;

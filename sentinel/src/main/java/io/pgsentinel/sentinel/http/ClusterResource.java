@@ -2,6 +2,7 @@ package io.pgsentinel.sentinel.http;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pgsentinel.sentinel.loop.LatestDecision;
+import io.pgsentinel.sentinel.loop.SentinelView;
 import io.pgsentinel.sentinel.status.ClusterStatus;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;

@@ -2,6 +2,7 @@ package io.pgsentinel.sentinel.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.pgsentinel.sentinel.loop.FailsafeLeases;
+import io.pgsentinel.sentinel.loop.SentinelView;
 import io.pgsentinel.shared.json.DocumentException;
 import io.pgsentinel.shared.json.Fields;
 import io.pgsentinel.shared.topology.Topology;

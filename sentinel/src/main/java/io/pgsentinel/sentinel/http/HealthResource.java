@@ -1,6 +1,7 @@
 package io.pgsentinel.sentinel.http;
 
 import io.dropwizard.util.DataSize;
+import io.pgsentinel.sentinel.loop.SentinelView;
 import io.pgsentinel.sentinel.model.MemberReport;
 import io.pgsentinel.sentinel.model.Role;
 import io.pgsentinel.shared.topology.Topology;

@@ -1,6 +1,7 @@
 package io.pgsentinel.sentinel.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.pgsentinel.sentinel.loop.SentinelView;
 import io.pgsentinel.shared.json.DocumentException;
 import io.pgsentinel.shared.json.Fields;
 import jakarta.ws.rs.GET;

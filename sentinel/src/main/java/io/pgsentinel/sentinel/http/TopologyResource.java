@@ -1,5 +1,6 @@
 package io.pgsentinel.sentinel.http;
 
+import io.pgsentinel.sentinel.loop.SentinelView;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;

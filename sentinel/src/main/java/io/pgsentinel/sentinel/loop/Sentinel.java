@@ -3,7 +3,6 @@ package io.pgsentinel.sentinel.loop;
 import io.dropwizard.lifecycle.Managed;
 import io.pgsentinel.sentinel.config.SentinelConfiguration;
 import io.pgsentinel.sentinel.decision.Policy;
-import io.pgsentinel.sentinel.http.SentinelView;
 import io.pgsentinel.sentinel.model.RegisteredNode;
 import io.pgsentinel.sentinel.postgres.Jdbc;
 import io.pgsentinel.sentinel.postgres.LocalProbe;

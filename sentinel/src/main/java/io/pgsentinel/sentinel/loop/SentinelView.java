@@ -1,9 +1,5 @@
-package io.pgsentinel.sentinel.http;
+package io.pgsentinel.sentinel.loop;
 
-import io.pgsentinel.sentinel.loop.LatestDecision;
-import io.pgsentinel.sentinel.loop.LeaderDuties;
-import io.pgsentinel.sentinel.loop.Observer;
-import io.pgsentinel.sentinel.loop.Reconciler;
 import io.pgsentinel.sentinel.model.MemberReport;
 import io.pgsentinel.sentinel.zk.ClusterCache;
 import io.pgsentinel.sentinel.zk.Leadership;
