@@ -1,5 +1,7 @@
 package io.pgsentinel.testkit;
 
+import io.pgsentinel.localcluster.KitRun;
+import io.pgsentinel.localcluster.Ports;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -11,8 +13,8 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -131,10 +133,10 @@ public final class TcpProxy implements AutoCloseable {
                     }
                     long due = c.readNanos() + delayNanos;
                     while (System.nanoTime() - due < 0 && !cut.get()) {
-                        Await.sleep(Duration.ofNanos(Math.max(1_000_000L, Math.min(due - System.nanoTime(), 10_000_000L))));
+                        pause(Duration.ofNanos(Math.max(1_000_000L, Math.min(due - System.nanoTime(), 10_000_000L))));
                     }
                     while (blackholed.get() && !cut.get()) {
-                        Await.sleep(Duration.ofMillis(10));
+                        pause(Duration.ofMillis(10));
                     }
                     if (cut.get()) {
                         break;
@@ -182,5 +184,14 @@ public final class TcpProxy implements AutoCloseable {
         }
         closeAll();
         KitRun.get().unregister(this);
+    }
+
+    private static void pause(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
     }
 }

@@ -3,6 +3,7 @@ package io.pgsentinel.testkit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.pgsentinel.localcluster.Ports;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

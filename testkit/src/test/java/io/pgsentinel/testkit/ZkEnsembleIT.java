@@ -3,6 +3,8 @@ package io.pgsentinel.testkit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.pgsentinel.localcluster.Await;
+import io.pgsentinel.localcluster.ZkEnsemble;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;

@@ -276,13 +276,7 @@ public final class LeaderDuties {
     }
 
     private void deleteSwitchover(Leadership.Term current, String outcome) {
-        var c = session.client();
-        try {
-            writes.run(current, List.of(c.transactionOp().check().forPath(current.latchPath()),
-                    c.transactionOp().delete().forPath(session.paths().switchover())), "remove the switchover request");
-        } catch (Exception e) {
-            LOG.warn("could not remove the switchover request: {}", e.toString());
-        }
+        writes.delete(current, session.paths().switchover(), "remove the switchover request");
         lastOutcome = outcome;
     }
 
@@ -461,13 +455,7 @@ public final class LeaderDuties {
         if (intent == null || snapshot.topology() == null || intent.epoch() > snapshot.topology().epoch()) {
             return;
         }
-        var c = session.client();
-        try {
-            writes.run(current, List.of(c.transactionOp().check().forPath(current.latchPath()),
-                    c.transactionOp().delete().forPath(session.paths().promoting())), "remove a published promotion");
-        } catch (Exception e) {
-            LOG.warn("could not remove the announced promotion: {}", e.toString());
-        }
+        writes.delete(current, session.paths().promoting(), "remove a published promotion");
     }
 
     private void fence(Leadership.Term current, String node, String reason) {

@@ -80,6 +80,17 @@ public final class LeaderWrites {
         }
     }
 
+    /** Deletes {@code path} (a request or an announcement that has served), if still leader. */
+    public Outcome delete(Leadership.Term term, String path, String what) {
+        CuratorFramework c = session.client();
+        try {
+            return run(term, List.of(c.transactionOp().check().forPath(term.latchPath()),
+                    c.transactionOp().delete().forPath(path)), what);
+        } catch (Exception e) {
+            return failed(what, e);
+        }
+    }
+
     /** Runs {@code ops} (the first being the latch check) as one transaction. */
     public Outcome run(Leadership.Term term, List<CuratorOp> ops, String what) {
         try {

@@ -17,6 +17,7 @@ import io.pgsentinel.testkit.Stats;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -182,12 +183,42 @@ class ChaosIT {
                 assertThat(outcomes.stream().filter(o -> Boolean.TRUE.equals(o.expected()) && !failedOver(o))
                         .map(o -> "chaos " + o.number() + ": " + o.kind()).toList()).as("missed failovers").isEmpty();
             }
+        } catch (Throwable failure) {
+            keepLogs(seed, writers);
+            throw failure;
         } finally {
             writers.forEach(ChildJvm::close);
             if (cluster != null) {
                 cluster.close();
             }
             hosts.close();
+        }
+    }
+
+    /**
+     * A failed run keeps what explains it, since the run directory goes with the cluster: every
+     * sentinel's log (across restarts), every server's log and the writers' output, in
+     * target/chaos-logs/SEED/.
+     */
+    private void keepLogs(long seed, List<ChildJvm> writers) {
+        Path dir = Path.of("target", "chaos-logs", Long.toString(seed));
+        try {
+            Files.createDirectories(dir);
+            if (cluster != null) {
+                for (String id : DB) {
+                    Files.writeString(dir.resolve("sentinel-" + id + ".log"), cluster.sentinel(id).log());
+                    Path pgLog = cluster.pg().node(id).logFile();
+                    if (Files.exists(pgLog)) {
+                        Files.copy(pgLog, dir.resolve("postgresql-" + id + ".log"), StandardCopyOption.REPLACE_EXISTING);
+                    }
+                }
+            }
+            for (ChildJvm w : writers) {
+                Files.writeString(dir.resolve(w.name() + ".log"), w.logText());
+            }
+            System.out.println("chaos: logs of the failed run kept in " + dir.toAbsolutePath());
+        } catch (Exception e) {
+            System.out.println("chaos: could not keep the logs: " + e);
         }
     }
 

@@ -70,7 +70,12 @@ public final class SentinelCluster implements AutoCloseable {
 
     /** As {@link #start(int)}, with each generated configuration passed through {@code tweak} first. */
     public static SentinelCluster start(int replicas, UnaryOperator<String> tweak) {
-        PgCluster pg = PgCluster.builder().replicas(replicas).start();
+        return start(PgCluster.builder().replicas(replicas), tweak);
+    }
+
+    /** As {@link #start(int, UnaryOperator)}, with PostgreSQL set up by {@code servers} (settings, replicas). */
+    public static SentinelCluster start(PgCluster.Builder servers, UnaryOperator<String> tweak) {
+        PgCluster pg = servers.start();
         ZkEnsemble zk;
         try {
             zk = InJvmZkEnsemble.start(3);
