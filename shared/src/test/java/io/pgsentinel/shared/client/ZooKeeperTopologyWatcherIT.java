@@ -92,8 +92,10 @@ class ZooKeeperTopologyWatcherIT {
         ClusterPaths paths = newCluster();
         TestPublisher writer = new TestPublisher(writerClient, paths);
         writer.publish(topo(paths, 1, "node1"));
-        // the watcher's client is pinned to server 0 so that killing it really disconnects it
+        // the watcher's client is pinned to server 0 so that killing it really disconnects it (without
+        // the ensemble tracker, Curator would learn the other servers from /zookeeper/config and move)
         CuratorFramework watcherClient = CuratorFrameworkFactory.builder().connectString(ensemble.connectString(0))
+                .ensembleTracker(false)
                 .sessionTimeoutMs(4000).connectionTimeoutMs(2000).retryPolicy(new RetryForever(100)).build();
         watcherClient.start();
         try (ZooKeeperTopologyWatcher watcher = ZooKeeperTopologyWatcher.start(watcherClient, paths)) {
