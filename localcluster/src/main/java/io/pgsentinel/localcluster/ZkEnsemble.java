@@ -96,8 +96,11 @@ public abstract class ZkEnsemble implements AutoCloseable {
     /** A started Curator client of the test JVM with the given session timeout, connected. */
     public CuratorFramework newClient(Duration sessionTimeout) {
         String connect = testConnectString();
+        // no ensemble tracker: on hosts the servers' own addresses (from /zookeeper/config) are not
+        // where the test JVM reaches them
         CuratorFramework client = CuratorFrameworkFactory.builder()
                 .connectString(connect)
+                .ensembleTracker(false)
                 .sessionTimeoutMs((int) sessionTimeout.toMillis())
                 .connectionTimeoutMs(5000)
                 .retryPolicy(new RetryForever(100))

@@ -75,7 +75,7 @@ class HostedZkEnsembleIT {
 
     @Test
     void losingTheQuorumStopsWritesAndRestoringItBringsThemBack() throws Exception {
-        CuratorFramework client = CuratorFrameworkFactory.builder().connectString(zk.testConnectString())
+        CuratorFramework client = CuratorFrameworkFactory.builder().connectString(zk.testConnectString()).ensembleTracker(false)
                 .sessionTimeoutMs(20_000).connectionTimeoutMs(2000).retryPolicy(new RetryNTimes(1, 100)).build();
         client.start();
         try {
