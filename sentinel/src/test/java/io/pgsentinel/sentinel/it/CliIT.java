@@ -48,7 +48,7 @@ class CliIT {
             assertThat(history.awaitExit(Duration.ofSeconds(1))).isEqualTo(0);
             assertThat(history.logText()).contains("No failover or switchover yet.");
 
-            cluster.sentinel("node3").process().kill9();
+            cluster.sentinel("node3").process().stop(Duration.ofSeconds(30)); // its session ends with it
             io.pgsentinel.localcluster.Await.until("node3's report to vanish", SentinelCluster.WAIT, () ->
                     cluster.zkClient().checkExists().forPath(cluster.paths().member("node3")) == null);
             ChildJvm degraded = run("status", config.toString());

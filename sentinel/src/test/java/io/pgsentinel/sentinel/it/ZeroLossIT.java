@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.apache.curator.framework.CuratorFramework;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -29,13 +30,15 @@ class ZeroLossIT {
 
     @Test
     void synchronousQuorumModeLosesNoAcknowledgedWrite() throws Exception {
-        Result r = run(true, Integer.getInteger("zeroloss.rounds", 4));
+        Result r = run(true, Integer.getInteger("zeroloss.rounds", 3));
         System.out.printf("synchronous quorum mode: %d acknowledged writes over %d rounds, %d lost%n", r.acked(), r.rounds(),
                 r.lost());
         assertThat(r.lost()).isZero();
     }
 
+    /** A figure, not a rule (asynchronous mode may lose writes): run with the benchmarks (bin/bench). */
     @Test
+    @Tag("benchmark")
     void asynchronousModeForComparison() throws Exception {
         Result r = run(false, Integer.getInteger("zeroloss.asyncRounds", 2));
         System.out.printf("asynchronous mode: %d acknowledged writes over %d rounds, %d lost%n", r.acked(), r.rounds(),
