@@ -125,8 +125,25 @@ public final class PgControl {
         return java.util.Optional.of(new ControlData(state, checkpoint, timeline));
     }
 
-    /** Starts the server and waits until it accepts connections (or {@code timeout}). */
+    /**
+     * Starts the server and waits until it accepts connections (or {@code timeout}). A standby's
+     * segment files of a timeline that stop short of its switch point are set aside first
+     * ({@link WalDirectory}): recovery could not get past them.
+     */
     public void start(Duration timeout) {
+        if (hasStandbySignal()) {
+            try {
+                List<String> setAside = WalDirectory.setAsideUnreachedSegments(dataDirectory);
+                if (!setAside.isEmpty()) {
+                    LOG.warn("WAL segment files of a timeline that stop before its switch point (a primary lost while "
+                            + "this standby began streaming its timeline): renamed with {} so that recovery reads the "
+                            + "parent timeline's: {}", WalDirectory.SET_ASIDE_SUFFIX, setAside);
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("could not check pg_wal for segment files that stop before their timeline's switch point: {}",
+                        e.toString());
+            }
+        }
         Command.Result r;
         if (!startCommand.isEmpty()) {
             r = Command.run(List.of("sh", "-c", startCommand), timeout);
