@@ -128,6 +128,8 @@ class FaultBenchmarkIT {
                         n.awaitReplayed(loaded, Duration.ofMinutes(5));
                     }
                 }
+                cluster.awaitTopology("the replicas published as streaming after the load", t -> t.replicas().stream()
+                        .allMatch(r -> r.state().json().equals("streaming")));
                 gaps.add(switchoverToNode2WithAWriter(cluster, before));
             }
         }
