@@ -250,8 +250,10 @@ public final class SelfFence implements Managed {
                 if (afterPause(now, sessionTimeout)) {
                     return;
                 }
-                // a pause that ran past the deadline leaves the answer a short grace
-                deadline = Math.max(deadline, resumedAtMillis + sessionTimeout / 4);
+                // a pause that ran past the deadline leaves the answer a grace of S/2 (two standing
+                // checks: after a pause past the session, the client needs a new session first);
+                // meanwhile the guard enforces the deadline, as it did during the pause
+                deadline = Math.max(deadline, resumedAtMillis + sessionTimeout / 2);
             }
             long silent = now - lastContactMillis;
             if (failsafe != null && silent >= sessionTimeout / 4) {
