@@ -186,8 +186,9 @@ public final class ChildJvm implements AutoCloseable {
         }
     }
 
+    /** SIGSTOP, returning once the process is stopped. */
     public void freeze() {
-        Processes.signal("STOP", pid());
+        Processes.freeze(java.util.List.of(pid()));
     }
 
     public void thaw() {

@@ -213,8 +213,8 @@ public final class PgNode {
     /** SIGSTOP of the postmaster, then of its children: the server hangs, its sockets stay open. */
     public void freeze() {
         long pid = requirePostmasterPid();
-        Processes.signal("STOP", pid);
-        Processes.signal("STOP", Processes.descendants(pid));
+        Processes.freeze(List.of(pid));
+        Processes.freeze(Processes.descendants(pid));
     }
 
     /** SIGCONT of the postmaster and its children. */

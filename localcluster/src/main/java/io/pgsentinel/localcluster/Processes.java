@@ -105,6 +105,28 @@ public final class Processes {
     }
 
     /**
+     * SIGSTOP of {@code pids}, returning once each is stopped (state T) or gone: kill(2) returns
+     * before the stop takes effect, and a test that checks right after must see it frozen.
+     */
+    public static void freeze(long pid) {
+        freeze(List.of(pid));
+    }
+
+    /** The same for several processes. */
+    public static void freeze(List<Long> pids) {
+        signal("STOP", pids);
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        for (long pid : pids) {
+            while (!state(pid).isEmpty() && !"T".equals(state(pid)) && !"Z".equals(state(pid))) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("process " + pid + " did not stop within 5 s (state " + state(pid) + ")");
+                }
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    /**
      * Kills {@code pid} and all of its descendants with SIGKILL and waits until they are dead
      * (a zombie is dead: it runs nothing and holds no memory, only its pid until reaped).
      */

@@ -179,7 +179,7 @@ class FailoverIT extends ClusterTest {
         PgNode replica = cluster.pg().node("node2");
         // freeze the replica's WAL receiver: it stops receiving, the server still answers
         long receiver = Long.parseLong(replica.query("SELECT pid FROM pg_stat_wal_receiver"));
-        Processes.signal("STOP", receiver);
+        Processes.freeze(receiver);
         try {
             cluster.pg().primary().execute("CREATE TABLE big AS SELECT g, repeat('x', 500) AS pad "
                     + "FROM generate_series(1, 20000) g");

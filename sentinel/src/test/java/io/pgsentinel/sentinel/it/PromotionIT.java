@@ -148,7 +148,7 @@ class PromotionIT extends ClusterTest {
                 .allMatch(r -> r.state().json().equals("streaming")));
         PgNode node3 = cluster.pg().node("node3");
         long receiver = Long.parseLong(node3.query("SELECT pid FROM pg_stat_wal_receiver"));
-        io.pgsentinel.localcluster.Processes.signal("STOP", receiver);
+        io.pgsentinel.localcluster.Processes.freeze(receiver);
         try {
             cluster.sentinel("node1").process().kill9();
             cluster.pg().node("node1").kill9();

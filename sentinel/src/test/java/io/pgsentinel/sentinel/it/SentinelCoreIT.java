@@ -145,7 +145,7 @@ class SentinelCoreIT extends ClusterTest {
         // node2's WAL receiver is frozen, so node3 receives more WAL than node2 before the primary dies
         PgNode node2 = cluster.pg().node("node2");
         long receiver = Long.parseLong(node2.query("SELECT pid FROM pg_stat_wal_receiver"));
-        Processes.signal("STOP", receiver);
+        Processes.freeze(receiver);
         cluster.pg().primary().execute("CREATE TABLE t AS SELECT generate_series(1, 1000) AS id");
         cluster.pg().node("node3").awaitReplayed(cluster.pg().primary().currentFlushLsn(), Duration.ofSeconds(20));
         Await.until("node3's report to show it ahead of node2", SentinelCluster.WAIT, () -> {

@@ -56,7 +56,7 @@ class ZeroLossIT {
             awaitSettled(cluster, true);
             var node3 = cluster.pg().node("node3");
             long receiver = Long.parseLong(node3.query("SELECT pid FROM pg_stat_wal_receiver"));
-            io.pgsentinel.localcluster.Processes.signal("STOP", receiver);
+            io.pgsentinel.localcluster.Processes.freeze(receiver);
             try {
                 // acknowledged by node2 alone (ANY 1): node3 does not have these
                 cluster.pg().primary().execute("CREATE TABLE only_on_node2 AS SELECT generate_series(1, 100) AS id");
@@ -152,7 +152,7 @@ class ZeroLossIT {
             String segmentStart = primary.currentFlushLsn();
             node3.awaitReplayed(segmentStart, SentinelCluster.WAIT);
             long receiver = walReceiver(node3);
-            Processes.signal("STOP", receiver);
+            Processes.freeze(receiver);
             primary.execute("CREATE TABLE pad AS SELECT g AS id, repeat('x', 1000) AS pad FROM generate_series(1, 10000) g");
             int before = clients.writers().acknowledged();
             Await.until("writes acknowledged by node2 alone", SentinelCluster.WAIT,
@@ -181,7 +181,7 @@ class ZeroLossIT {
         try (SentinelCluster cluster = synchronousCluster(3, 1); Clients clients = Clients.start(cluster, "shrink")) {
             long r2 = walReceiver(cluster.pg().node("node2"));
             long r3 = walReceiver(cluster.pg().node("node3"));
-            Processes.signal("STOP", List.of(r2, r3));
+            Processes.freeze(List.of(r2, r3));
             try {
                 moreThanTheBuffersHold(cluster, "pad");
                 int before = clients.writers().acknowledged();
@@ -215,7 +215,7 @@ class ZeroLossIT {
     void theNewPrimaryDyingRightAfterTheFailoverLosesNothing() throws Exception {
         try (SentinelCluster cluster = synchronousCluster(2, 1); Clients clients = Clients.start(cluster, "second")) {
             long receiver = walReceiver(cluster.pg().node("node3"));
-            Processes.signal("STOP", receiver);
+            Processes.freeze(receiver);
             try {
                 int before = clients.writers().acknowledged();
                 Await.until("writes acknowledged by node2 alone", SentinelCluster.WAIT,
