@@ -55,7 +55,7 @@ import org.junit.jupiter.api.Test;
  * missed); and, per fault kind, the failover time and the share of 100 ms buckets in which the
  * majority's client got a write acknowledged.
  *
- * <p>{@code -Dchaos.faults=N} (default 4, the CI subset; a multiple of the number of kinds runs
+ * <p>{@code -Dchaos.faults=N} (default 3, the CI subset; a multiple of the number of kinds runs
  * each kind N/kinds times, shuffled), {@code -Dchaos.seed}, {@code -Dchaos.mode=async},
  * {@code -Dchaos.kinds=a;b} (only those kinds, by name).
  */
@@ -126,7 +126,7 @@ class ChaosIT {
         System.out.printf("chaos: seed %d (replay with -Dchaos.seed=%d), %s mode%n", seed, seed,
                 synchronous ? "synchronous quorum" : "asynchronous");
         random = new Random(seed);
-        int faults = Integer.getInteger("chaos.faults", 4);
+        int faults = Integer.getInteger("chaos.faults", 3);
         List<Kind> plan = plan(faults);
         hosts = Hosts.create("db1", "db2", "db3", "zk1", "zk2", "zk3", "c1", "c2");
         Path token = KitRun.get().newDirectory("token").resolve("api.token");
