@@ -6,7 +6,11 @@ import io.pgsentinel.sentinel.time.MonotonicClock;
 import io.pgsentinel.sentinel.zk.ClusterCache;
 import io.pgsentinel.sentinel.zk.ZkSession;
 import io.pgsentinel.shared.zk.ClusterPaths;
+import io.pgsentinel.shared.topology.Topology;
+import io.pgsentinel.shared.topology.TopologyCodec;
 import java.time.Duration;
+import org.apache.curator.framework.api.CuratorEvent;
+import org.apache.zookeeper.KeeperException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -54,6 +58,21 @@ final class ClusterReader implements AutoCloseable {
                 return null;
             }
         }).orElse(null);
+    }
+
+    /**
+     * The topology as ZooKeeper holds it now, read directly rather than from the cache: the cache
+     * applies a deletion at once but re-reads a changed node, so after a multi-op that changes
+     * the topology and deletes a request, it can show the deletion before the new topology.
+     * This session saw the deletion, so its read returns the topology written with it.
+     */
+    Topology topologyNow(Duration timeout) throws Exception {
+        CuratorEvent e = session.await(cb -> session.client().getData().inBackground(cb)
+                .forPath(session.paths().topology()), timeout);
+        if (e.getResultCode() != KeeperException.Code.OK.intValue()) {
+            throw KeeperException.create(KeeperException.Code.get(e.getResultCode()), e.getPath());
+        }
+        return TopologyCodec.decode(e.getData());
     }
 
     @Override

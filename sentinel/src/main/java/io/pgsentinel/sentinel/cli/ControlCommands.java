@@ -106,15 +106,33 @@ public final class ControlCommands {
                             return 0;
                         }
                         if (!pending) {
-                            var d = reader.decision();
+                            Topology read = reader.topologyNow(Duration.ofSeconds(5));
+                            if (read.epoch() > t.epoch() && read.primary().id().equals(v.candidate())) {
+                                System.out.println("Done: " + v.candidate() + " is the primary (epoch " + read.epoch()
+                                        + ").");
+                                return 0;
+                            }
                             throw new CliFailure(EXIT_FAILED, "the switchover did not happen"
-                                    + (d == null ? "" : ": " + d.reason()));
+                                    + outcome(reader, System.nanoTime() + Duration.ofSeconds(3).toNanos()));
                         }
                         Thread.sleep(200);
                     }
                     throw new CliFailure(EXIT_FAILED, "no outcome within " + waitSeconds + " s: see `status`");
                 }
             });
+        }
+
+        /**
+         * Why the request ended: the leader records the outcome in its decision right after it
+         * removes the request, so this waits briefly for a decision that names it.
+         */
+        private static String outcome(ClusterReader reader, long deadline) throws InterruptedException {
+            var d = reader.decision();
+            while ((d == null || !d.reason().contains("last takeover")) && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+                d = reader.decision();
+            }
+            return d == null ? "" : ": " + d.reason();
         }
     }
 }
