@@ -67,7 +67,7 @@ public final class RemoteAdmin {
                     String file = String.format("pg_wal/%08X.history", timeline);
                     try (ResultSet rs = s.executeQuery("SELECT pg_read_file('" + file + "')")) {
                         rs.next();
-                        fork = forkPoint(rs.getString(1));
+                        fork = TimelineHistory.parse(rs.getString(1)).last().map(TimelineHistory.Switch::lsn).orElse(-1L);
                     } catch (SQLException e) {
                         fork = -1; // no right to read it: the fork point stays unknown
                     }
@@ -75,18 +75,6 @@ public final class RemoteAdmin {
                 return new Promoted(timeline, fork);
             }
         });
-    }
-
-    /** The switch point of the last line of a timeline history file ("1\t0/3000148\tno recovery target specified"). */
-    static long forkPoint(String history) {
-        long fork = -1;
-        for (String line : history.strip().lines().toList()) {
-            String[] fields = line.split("\\s+");
-            if (fields.length >= 2 && fields[1].contains("/")) {
-                fork = Lsn.parse(fields[1]);
-            }
-        }
-        return fork;
     }
 
     /** The WAL position a replica has received (and flushed), or -1 once it is out of recovery. */
@@ -195,11 +183,9 @@ public final class RemoteAdmin {
                     }
                 }
                 StringBuilder rows = new StringBuilder();
-                for (String line : ownHistory.strip().lines().toList()) {
-                    String[] f = line.split("\\s+", 3);
-                    if (f.length >= 2 && f[0].matches("\\d+") && f[1].matches("[0-9A-Fa-f]+/[0-9A-Fa-f]+")) {
-                        rows.append("(").append(f[0]).append(", '").append(f[1]).append("', 'history of this standby'), ");
-                    }
+                for (TimelineHistory.Switch sw : TimelineHistory.parse(ownHistory).switches()) {
+                    rows.append("(").append(sw.parent()).append(", '").append(Lsn.format(sw.lsn()))
+                            .append("', 'history of this standby'), ");
                 }
                 for (long t = current + 1; t <= usedUpTo; t++) {
                     String name = String.format("%08X.history", t);

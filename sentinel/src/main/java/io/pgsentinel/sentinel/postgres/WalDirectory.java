@@ -36,7 +36,6 @@ public final class WalDirectory {
     private static final int PAGE = 8192;
     private static final Pattern HISTORY = Pattern.compile("([0-9A-F]{8})\\.history");
     private static final Pattern SEGMENT = Pattern.compile("[0-9A-F]{24}");
-    private static final Pattern SWITCH = Pattern.compile("^\\s*(\\d+)\\s+([0-9A-Fa-f]+)/([0-9A-Fa-f]+)\\b.*");
 
     private WalDirectory() {
     }
@@ -74,12 +73,12 @@ public final class WalDirectory {
                 continue;
             }
             long timeline = Long.parseLong(name.group(1), 16);
-            long[] parentAndSwitch = lastSwitch(history);
-            if (parentAndSwitch == null) {
+            var last = TimelineHistory.parse(Files.readString(history)).last();
+            if (last.isEmpty()) {
                 continue;
             }
-            long parent = parentAndSwitch[0];
-            long switchPoint = parentAndSwitch[1];
+            long parent = last.get().parent();
+            long switchPoint = last.get().lsn();
             long segmentStart = switchPoint - switchPoint % segmentSize;
             if (switchPoint == segmentStart) {
                 continue; // the timeline's first segment holds none of its parent's WAL
@@ -120,19 +119,6 @@ public final class WalDirectory {
             }
         }
         return false;
-    }
-
-    /** The parent timeline and the switch point of a history file's last entry, or null. */
-    static long[] lastSwitch(Path history) throws IOException {
-        long[] last = null;
-        for (String line : Files.readAllLines(history)) {
-            Matcher m = SWITCH.matcher(line);
-            if (!line.strip().startsWith("#") && m.matches()) {
-                last = new long[] {Long.parseLong(m.group(1)),
-                        (Long.parseLong(m.group(2), 16) << 32) | Long.parseLong(m.group(3), 16)};
-            }
-        }
-        return last;
     }
 
     static String segmentName(long timeline, long segment, long segmentSize) {

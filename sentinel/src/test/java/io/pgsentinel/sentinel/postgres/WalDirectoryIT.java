@@ -49,19 +49,19 @@ class WalDirectoryIT {
             // timeline 2's first segment (a copy of timeline 1 up to the switch point) when node2 died
             node2.kill9();
             Path history = node2.dataDirectory().resolve("pg_wal/00000002.history");
-            long[] parentAndSwitch = WalDirectory.lastSwitch(history);
-            assertThat(parentAndSwitch[0]).isEqualTo(1);
+            var fork = TimelineHistory.parse(Files.readString(history)).last().orElseThrow();
+            assertThat(fork.parent()).isEqualTo(1);
             Path wal3 = node3.dataDirectory().resolve("pg_wal");
             UserPrincipal owner = Files.getOwner(node3.dataDirectory());
             Files.copy(history, wal3.resolve("00000002.history"), StandardCopyOption.REPLACE_EXISTING);
             Files.setOwner(wal3.resolve("00000002.history"), owner);
             long segmentSize = 16L * 1024 * 1024;
-            long segment = parentAndSwitch[1] / segmentSize;
+            long segment = fork.lsn() / segmentSize;
             Path parentFile = wal3.resolve(WalDirectory.segmentName(1, segment, segmentSize));
             Path cutShort = wal3.resolve(WalDirectory.segmentName(2, segment, segmentSize));
             assertThat(Files.size(parentFile)).isEqualTo(segmentSize);
             Files.copy(parentFile, cutShort, StandardCopyOption.REPLACE_EXISTING);
-            long offset = parentAndSwitch[1] % segmentSize;
+            long offset = fork.lsn() % segmentSize;
             long cut = Math.max(0, offset - offset % 8192 - 8192); // received up to a page before the switch point's
             try (RandomAccessFile f = new RandomAccessFile(cutShort.toFile(), "rw")) {
                 f.seek(cut);

@@ -31,7 +31,9 @@ class WalDirectoryTest {
     void theLastEntryOfAHistoryFileGivesTheParentAndTheSwitchPoint() throws Exception {
         Path h = dir.resolve("0000002A.history");
         Files.writeString(h, "1\t0/3000158\tno recovery target specified\n\n# comment\n41\t0/192E4A88\tno recovery target specified\n");
-        assertThat(WalDirectory.lastSwitch(h)).containsExactly(41, 0x192E4A88L);
+        var last = TimelineHistory.parse(Files.readString(h)).last().orElseThrow();
+        assertThat(last.parent()).isEqualTo(41);
+        assertThat(last.lsn()).isEqualTo(0x192E4A88L);
         assertThat(WalDirectory.segmentName(42, 0x19, 16L * 1024 * 1024)).isEqualTo("0000002A0000000000000019");
         assertThat(WalDirectory.segmentName(3, 0x1_05, 16L * 1024 * 1024)).isEqualTo("000000030000000100000005");
     }
