@@ -115,14 +115,25 @@ public final class Processes {
     /** The same for several processes. */
     public static void freeze(List<Long> pids) {
         signal("STOP", pids);
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        for (long pid : pids) {
-            while (!state(pid).isEmpty() && !"T".equals(state(pid)) && !"Z".equals(state(pid))) {
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("process " + pid + " did not stop within 5 s (state " + state(pid) + ")");
-                }
-                Thread.onSpinWait();
+        List<Long> running = awaitStopped(pids, Duration.ofSeconds(5));
+        if (!running.isEmpty()) {
+            throw new IllegalStateException("processes " + running + " did not stop within 5 s");
+        }
+    }
+
+    /**
+     * Waits until each of {@code pids} is stopped, a zombie or gone (no longer running, sleeping
+     * or in disk wait), at most {@code timeout}; returns those still running then.
+     */
+    private static List<Long> awaitStopped(List<Long> pids, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        List<Long> running = new ArrayList<>(pids);
+        while (true) {
+            running.removeIf(pid -> !List.of("R", "S", "D").contains(state(pid)));
+            if (running.isEmpty() || System.nanoTime() - deadline > 0) {
+                return running;
             }
+            Thread.onSpinWait();
         }
     }
 
@@ -135,10 +146,7 @@ public final class Processes {
         // SIGKILL would escape it (a PostgreSQL backend whose postmaster is gone can still write
         // until it notices). kill(2) returns before the stop takes effect: wait for state T.
         signal("STOP", pid);
-        long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
-        while (List.of("R", "S", "D").contains(state(pid)) && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
-        }
+        awaitStopped(List.of(pid), Duration.ofSeconds(2)); // if it does not stop, SIGKILL still ends it
         List<Long> tree = new ArrayList<>(descendants(pid));
         signal("STOP", tree);
         for (long late : descendants(pid)) {
