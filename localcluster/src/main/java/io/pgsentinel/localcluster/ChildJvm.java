@@ -24,6 +24,7 @@ public final class ChildJvm implements AutoCloseable {
     private final Process process;
     private final Path log;
     private final Host host;
+    private boolean archiveWriter;
 
     private ChildJvm(String name, Process process, Path log, Host host) {
         this.name = name;
@@ -54,6 +55,7 @@ public final class ChildJvm implements AutoCloseable {
         private final List<String> args = new ArrayList<>();
         private Map<String, String> environment = Map.of();
         private Host host = Host.LOOPBACK;
+        private boolean shareClasses;
 
         private Builder(String name, String mainClass, String jar) {
             this.name = name;
@@ -82,6 +84,16 @@ public final class ChildJvm implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Shares class data with the other children of this main class that also ask for it (a
+         * long-running server's JVM: see {@link ClassArchive}); its class path lists jars before
+         * directories, as class data sharing requires.
+         */
+        public Builder shareClasses() {
+            this.shareClasses = true;
+            return this;
+        }
+
         /** Runs the JVM on {@code host} (default {@link Host#LOOPBACK}, the machine itself). */
         public Builder on(Host host) {
             this.host = Objects.requireNonNull(host, "host");
@@ -95,11 +107,15 @@ public final class ChildJvm implements AutoCloseable {
             Path argFile = dir.resolve("classpath.args");
             try {
                 // the classpath goes in an argument file: command lines have a length limit
-                Files.writeString(argFile, "-cp \"" + absoluteClassPath() + "\"\n", StandardCharsets.UTF_8);
+                Files.writeString(argFile, "-cp \"" + (shareClasses ? ClassArchive.jarsFirst(absoluteClassPath())
+                        : absoluteClassPath()) + "\"\n", StandardCharsets.UTF_8);
                 List<String> command = new ArrayList<>();
                 command.add(ProcessHandle.current().info().command().orElse("java"));
                 command.add("-D" + KitRun.MARKER_PROPERTY + "=" + KitRun.marker(run.dir()));
                 command.addAll(jvmArgs);
+                ClassArchive.Options cds = jar == null && shareClasses ? ClassArchive.options(run, mainClass)
+                        : new ClassArchive.Options(List.of(), false);
+                command.addAll(cds.jvmArgs());
                 if (jar == null) {
                     command.add("@" + argFile);
                     command.add(mainClass);
@@ -114,7 +130,21 @@ public final class ChildJvm implements AutoCloseable {
                         .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                         .directory((workingDirectory == null ? dir : workingDirectory).toFile());
                 builder.environment().putAll(environment);
-                ChildJvm child = new ChildJvm(name, builder.start(), log, host);
+                Process process;
+                try {
+                    process = builder.start();
+                } catch (IOException e) {
+                    if (cds.writer()) {
+                        ClassArchive.started(mainClass, -1);
+                    }
+                    throw e;
+                }
+                if (cds.writer()) {
+                    ClassArchive.started(mainClass, process.pid());
+                    process.onExit().thenRun(() -> ClassArchive.exited(run, mainClass, process.pid()));
+                }
+                ChildJvm child = new ChildJvm(name, process, log, host);
+                child.archiveWriter = cds.writer();
                 run.register(child);
                 return child;
             } catch (IOException e) {
@@ -213,6 +243,9 @@ public final class ChildJvm implements AutoCloseable {
 
     @Override
     public void close() {
+        if (process.isAlive() && archiveWriter && !isFrozen()) {
+            stop(Duration.ofSeconds(15)); // a clean exit writes the class archive the next children map
+        }
         if (process.isAlive()) {
             kill9();
         }

@@ -142,7 +142,7 @@ public final class LocalSentinel {
         if (process != null) {
             earlierLogs.append(process.logText()).append("---- restarted ----\n");
         }
-        process = ChildJvm.builder("sentinel-" + id, MAIN_CLASS).on(node.runsOn())
+        process = ChildJvm.builder("sentinel-" + id, MAIN_CLASS).on(node.runsOn()).shareClasses()
                 .args("server", config.toString()).start();
     }
 

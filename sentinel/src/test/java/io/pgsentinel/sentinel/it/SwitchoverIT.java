@@ -185,7 +185,7 @@ class SwitchoverIT extends ClusterTest {
 
         ChildJvm resume = ChildJvm.builder("cli", SentinelApplication.class.getName())
                 .args("resume", cluster.sentinel("node2").config().toString()).start();
-        assertThat(resume.awaitExit(Duration.ofSeconds(60))).isEqualTo(0);
+        assertThat(resume.awaitExit(Duration.ofSeconds(60))).as(resume.logText()).isEqualTo(0);
         Topology after = cluster.awaitTopology("the failover after resume", t -> t.epoch() == 2);
         assertThat(after.paused()).isFalse();
         assertThat(after.primary().id()).isIn("node2", "node3");
