@@ -34,6 +34,11 @@ public final class Command {
 
     /** Runs {@code command} in {@code workDir} (or the current one); kills it at {@code timeout}. */
     public static Result run(List<String> command, Duration timeout, Path workDir) {
+        return run(command, timeout, workDir, java.util.Map.of());
+    }
+
+    /** The same with {@code environment} added to this process's environment. */
+    public static Result run(List<String> command, Duration timeout, Path workDir, java.util.Map<String, String> environment) {
         Path out = null;
         try {
             out = Files.createTempFile("pg-sentinel-cmd", ".out");
@@ -44,6 +49,7 @@ public final class Command {
             if (workDir != null) {
                 builder.directory(workDir.toFile());
             }
+            builder.environment().putAll(environment);
             Process process = builder.start();
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 process.descendants().forEach(ProcessHandle::destroyForcibly);

@@ -65,6 +65,11 @@ public class SentinelConfiguration extends Configuration {
     @JsonProperty
     public ApiConfig api = new ApiConfig();
 
+    @Valid
+    @NotNull
+    @JsonProperty
+    public HooksConfig hooks = new HooksConfig();
+
     /**
      * {@code on} or {@code off} (the default): when the primary's sentinel loses ZooKeeper, ask
      * the other sentinels for leases before fencing (docs/architecture.md, "Failsafe"). Needs

@@ -395,6 +395,7 @@ final class FailoverExecutor {
         LOG.info("failover done: {} -> {} (epoch {}), {} ms from detection, {} ms from the decision",
                 p.failover.oldPrimary(), p.failover.candidate(), next.epoch(), publishedAt - p.detectedAt,
                 publishedAt - p.decidedAt);
+        published.published(p.failover.oldPrimary(), p.failover.candidate(), next.epoch());
         plan = null;
         return Outcome.DONE;
     }
@@ -608,6 +609,17 @@ final class FailoverExecutor {
 
     private String lastDone = "";
     private String lastDemoted;
+
+    /** Told of every takeover once it is published; must not block. */
+    public interface Published {
+        void published(String oldPrimary, String newPrimary, long epoch);
+    }
+
+    private Published published = (o, n, e) -> { };
+
+    void onPublished(Published p) {
+        this.published = p;
+    }
 
     /** The old primary of the last takeover done if it was a failover (a switchover demotes no one), else null. */
     String lastDemoted() {

@@ -199,6 +199,7 @@ public final class SelfFence implements Managed {
             LOG.warn("stopped the server for a switchover ({}): checkpoint {} ms, stop {} ms: {}", how,
                     checkpointed - start, clock.nowMillis() - checkpointed, reason);
         }
+        afterStop.run();
     }
 
     private void fence(String reason, boolean urgent) {
@@ -208,6 +209,14 @@ public final class SelfFence implements Managed {
             String how = control.stop(urgent ? budget : budget.multipliedBy(3), urgent);
             LOG.warn("fenced by stopping the server ({}) in {} ms: {}", how, clock.nowMillis() - start, reason);
         }
+        afterStop.run();
+    }
+
+    private Runnable afterStop = () -> { };
+
+    /** Run right after this watchdog stopped the server (the hooks hear of it before the next cycle); must not block. */
+    void afterStop(Runnable r) {
+        this.afterStop = r;
     }
 
     private void tick() {

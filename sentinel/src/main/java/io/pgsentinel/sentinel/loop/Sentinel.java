@@ -113,10 +113,21 @@ public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelVie
                     c.replication.synchronousFallback.equals("async")));
         }
         SentinelLoop loop = new SentinelLoop(observer, reconciler, leaderDuties, leadership, cache, checkInterval);
+        io.pgsentinel.sentinel.hooks.Hooks hooks = new io.pgsentinel.sentinel.hooks.Hooks(c.hooks, c.cluster, c.node.id,
+                registry);
+        Runnable tellHooks = () -> {
+            var latest = observer.latest();
+            var published = cache.topology().map(ClusterCache.VersionedTopology::topology);
+            hooks.observed(control.isRunning(), latest == null ? io.pgsentinel.sentinel.model.Role.UNKNOWN : latest.role(),
+                    published.map(t -> t.primary().id()).orElse(null), published.map(t -> t.epoch()).orElse(0L));
+        };
+        loop.afterCycle(tellHooks);
+        selfFence.afterStop(tellHooks);
+        failover.onPublished(hooks::failoverPublished);
 
         SentinelView view = new SentinelView(c.node.id, c.cluster, observer, cache, leadership, leaderDuties, session,
                 reconciler);
-        return new Sentinel(leases, List.of(session, cache, new io.pgsentinel.sentinel.zk.IdentityGuard(cache, session, self),
+        return new Sentinel(leases, List.of(hooks, session, cache, new io.pgsentinel.sentinel.zk.IdentityGuard(cache, session, self),
                 leadership, selfFence, loop), view);
     }
 }

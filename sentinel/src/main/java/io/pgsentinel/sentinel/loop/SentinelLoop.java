@@ -29,6 +29,7 @@ public final class SentinelLoop implements Managed {
         return t;
     });
     private volatile long cycles;
+    private Runnable afterCycle = () -> { };
 
     public SentinelLoop(Observer observer, Reconciler reconciler, LeaderDuties leader, Leadership leadership,
                         ClusterCache cache, Duration interval) {
@@ -38,6 +39,11 @@ public final class SentinelLoop implements Managed {
         this.leadership = leadership;
         this.cache = cache;
         this.interval = interval;
+    }
+
+    /** Run at the end of every cycle (the hooks learn what the server is now); must not block. */
+    public void afterCycle(Runnable r) {
+        this.afterCycle = r;
     }
 
     /** While a failover runs, the leader steps it every 100 ms instead of every checkInterval. */
@@ -101,6 +107,7 @@ public final class SentinelLoop implements Managed {
         } else {
             leader.leadershipLost();
         }
+        afterCycle.run();
         cycles++;
     }
 }
