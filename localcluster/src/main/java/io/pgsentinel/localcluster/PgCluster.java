@@ -201,6 +201,16 @@ public final class PgCluster implements AutoCloseable {
         return node;
     }
 
+    /**
+     * A node with no data directory and no server yet: a new host for the failover manager to
+     * clone a replica onto. Its directory's parent belongs to the server user, as on a new host.
+     */
+    public synchronized PgNode addEmptyNode(String name) {
+        PgNode node = newNode(name);
+        nodes.add(node);
+        return node;
+    }
+
     /** The libpq connection string a replica named {@code applicationName} uses to reach {@code upstream}. */
     public static String conninfo(PgNode upstream, String applicationName) {
         return "host=" + upstream.host() + " port=" + upstream.port() + " user=postgres application_name=" + applicationName;

@@ -48,6 +48,8 @@ public final class SentinelApplication extends Application<SentinelConfiguration
         bootstrap.addCommand(new ControlCommands.Pause());
         bootstrap.addCommand(new ControlCommands.Resume());
         bootstrap.addCommand(new ControlCommands.Switchover());
+        bootstrap.addCommand(new ControlCommands.Reinit());
+        bootstrap.addCommand(new ControlCommands.Remove());
     }
 
     @Override

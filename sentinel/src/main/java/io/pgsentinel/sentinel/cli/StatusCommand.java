@@ -55,6 +55,15 @@ public final class StatusCommand extends ConfiguredCommand<SentinelConfiguration
         });
     }
 
+    /** The member's state, with what its sentinel is doing when it rejoins ("rejoining: cloning 43% (...)"). */
+    static String stateShown(ClusterStatus.Member m) {
+        String doing = m.sentinelState();
+        if (doing != null && doing.startsWith("rejoining: ")) {
+            return doing;
+        }
+        return m.state();
+    }
+
     static void print(PrintStream out, String cluster, long epoch, boolean paused, String leader,
                       List<ClusterStatus.Member> members, ClusterStatus.Decision decision) {
         out.println("Cluster: " + cluster + " (epoch " + epoch + (paused ? ", PAUSED: no automatic failover" : "") + ")");
@@ -62,7 +71,7 @@ public final class StatusCommand extends ConfiguredCommand<SentinelConfiguration
         rows.add(new String[] {"Member", "Host", "Role", "State", "TL", "Flush/Recv LSN", "Replay LSN", "Lag", "Sentinel"});
         for (ClusterStatus.Member m : members) {
             rows.add(new String[] {m.id() + (m.id().equals(leader) ? " *" : ""), m.host() + ":" + m.port(), m.role(),
-                    m.state(), m.timeline() == null ? "" : m.timeline().toString(),
+                    stateShown(m), m.timeline() == null ? "" : m.timeline().toString(),
                     m.role().equals("primary") ? nz(m.flushLsn()) : nz(m.receiveLsn()), nz(m.replayLsn()),
                     m.lagBytes() == null ? "" : Lsn.bytes(m.lagBytes()), m.sentinelUp() ? "up" : "DOWN"});
         }

@@ -55,9 +55,16 @@ public class PostgresConfig {
     @JsonProperty
     public String sslRootCert = "";
 
-    @ValidationMethod(message = "postgres.dataDirectory must be an existing directory")
+    /** An existing directory, or, for a new node that its sentinel clones on start, an absent one in an existing directory. */
+    @ValidationMethod(message = "postgres.dataDirectory must be an existing directory, or absent in an existing "
+            + "directory (a new node, cloned on start)")
     public boolean isDataDirectoryPresent() {
-        return dataDirectory == null || dataDirectory.isEmpty() || Files.isDirectory(Path.of(dataDirectory));
+        if (dataDirectory == null || dataDirectory.isEmpty()) {
+            return true;
+        }
+        Path dir = Path.of(dataDirectory).toAbsolutePath();
+        return Files.isDirectory(dir) || (Files.notExists(dir) && dir.getParent() != null
+                && Files.isDirectory(dir.getParent()));
     }
 
     @ValidationMethod(message = "postgres.binDirectory must hold pg_ctl (the PostgreSQL server binaries)")

@@ -323,7 +323,7 @@ public final class Decider {
     private static Topology.Replica replica(Snapshot s, Policy p, RegisteredNode n, Topology.Primary primary,
                                             MemberReport primaryReport, long primaryLsn) {
         MemberReport r = s.reports().get(n.id());
-        if (r != null && "rejoining".equals(r.state())) {
+        if (r != null && r.state().startsWith("rejoining")) { // "rejoining", or "rejoining: cloning 43% (...)"
             return new Topology.Replica(n.id(), n.host(), n.port(), ReplicaState.REJOINING, null);
         }
         Optional<Standby> seenByPrimary = primaryReport == null || !isWritable(primaryReport)

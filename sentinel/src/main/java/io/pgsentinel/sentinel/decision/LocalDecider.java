@@ -17,7 +17,9 @@ import io.pgsentinel.shared.topology.Topology;
  *   <li>another node's server follows the primary: re-pointed while running, started as a
  *       replica when it was one, rewound (or cloned when rewind failed) when it was a primary
  *       or its WAL went past the new timeline's fork point; with {@code rejoin: manual} it
- *       waits and says so.</li>
+ *       waits and says so;</li>
+ *   <li>a node whose data directory is empty joins: a clone of the primary, then a replica; a
+ *       replica an operator asked to reinit is cloned afresh the same way.</li>
  * </ol>
  */
 public final class LocalDecider {
@@ -39,6 +41,10 @@ public final class LocalDecider {
         }
         Topology t = s.topology();
         if (t == null) {
+            if (!running && !s.processAlive() && s.dataDirectoryEmpty()) {
+                return LocalAction.of(LocalAction.Kind.WAIT, "no topology yet and the data directory is empty: nothing to "
+                        + "start (a node joins a cluster that has a primary)");
+            }
             if (!running && !s.processAlive()) {
                 return LocalAction.of(LocalAction.Kind.START_AS_IS, "no topology yet and the server is down: starting it"
                         + " as it is configured");
@@ -88,6 +94,10 @@ public final class LocalDecider {
         if (s.processAlive()) {
             return LocalAction.of(LocalAction.Kind.WAIT, "the server's process is alive but it does not answer");
         }
+        if (s.dataDirectoryEmpty()) {
+            return LocalAction.of(LocalAction.Kind.WAIT, "the published primary's data directory is empty: not starting "
+                    + "it, and never creating a new cluster over the published one");
+        }
         if (s.standbySignal()) {
             return LocalAction.of(LocalAction.Kind.WAIT, "published as the primary but the data directory is configured "
                     + "as a standby: not starting it as a primary");
@@ -100,6 +110,14 @@ public final class LocalDecider {
     private static LocalAction asReplica(LocalSnapshot s, boolean running, String primary) {
         MemberReport r = s.local();
         long primaryTimeline = s.topology().primary().timeline();
+        if (s.reinitRequested() && (running || !s.processAlive())) {
+            if (!s.primaryReachable()) {
+                return LocalAction.of(LocalAction.Kind.WAIT, "reinit requested; waiting until the primary " + primary
+                        + " is reachable to clone it (nothing moved meanwhile)");
+            }
+            return LocalAction.toward(LocalAction.Kind.CLONE, primary, "reinit requested: re-cloning " + primary
+                    + " (the old data directory is kept once)");
+        }
         if (running) {
             Topology.Primary p = s.topology().primary();
             boolean followsPrimary = r.isStreaming() && p.port() == r.upstreamPort() && p.host().equals(r.upstreamHost());
@@ -121,6 +139,15 @@ public final class LocalDecider {
         }
         if (s.processAlive()) {
             return LocalAction.of(LocalAction.Kind.WAIT, "the server's process is alive but it does not answer");
+        }
+        if (s.dataDirectoryEmpty()) {
+            // a new node (or one whose directory was emptied): nothing to rewind or lose, even with rejoin manual
+            if (!s.primaryReachable()) {
+                return LocalAction.of(LocalAction.Kind.WAIT, "the data directory is empty; waiting until the primary "
+                        + primary + " is reachable to clone it");
+            }
+            return LocalAction.toward(LocalAction.Kind.CLONE, primary, "the data directory is empty: joining the cluster "
+                    + "as a clone of " + primary);
         }
         if (s.fencedByLeader() || !s.standbySignal()) {
             return rejoin(s, primary, "this server was a primary (or is fenced) and " + primary + " is the published primary");

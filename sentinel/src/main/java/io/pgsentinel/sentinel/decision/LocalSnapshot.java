@@ -21,15 +21,33 @@ import io.pgsentinel.shared.topology.Topology;
  * @param notStreamingMillis how long since the re-point without streaming
  * @param rewindFailed       the last rewind failed (next: a fresh clone)
  * @param primaryReachable   this sentinel's last probe reached the published primary's server
+ * @param dataDirectoryEmpty the data directory is certainly absent or empty: a new node
+ * @param reinitRequested    an operator asked for a fresh clone of this node ({@code reinit/<id>})
  */
 public record LocalSnapshot(String id, boolean zkReady, MemberReport local, boolean processAlive, Topology topology,
                             boolean fencedByLeader, boolean selfFenced, boolean standbySignal, boolean rejoinManual,
                             long forkLsn, String repointedTo, long notStreamingMillis, boolean rewindFailed,
-                            boolean primaryReachable) {
+                            boolean primaryReachable, boolean dataDirectoryEmpty,
+                            boolean reinitRequested) {
 
     /** The same snapshot for another node id (tests and tools). */
     public LocalSnapshot withId(String otherId) {
         return new LocalSnapshot(otherId, zkReady, local, processAlive, topology, fencedByLeader, selfFenced,
-                standbySignal, rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable);
+                standbySignal, rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable,
+                dataDirectoryEmpty, reinitRequested);
+    }
+
+    /** The same snapshot with an empty (or absent) data directory. */
+    public LocalSnapshot withEmptyDataDirectory() {
+        return new LocalSnapshot(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal,
+                rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable, true,
+                reinitRequested);
+    }
+
+    /** The same snapshot with a reinit requested. */
+    public LocalSnapshot withReinitRequested() {
+        return new LocalSnapshot(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal,
+                rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable, dataDirectoryEmpty,
+                true);
     }
 }

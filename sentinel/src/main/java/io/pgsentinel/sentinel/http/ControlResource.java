@@ -1,6 +1,8 @@
 package io.pgsentinel.sentinel.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.pgsentinel.sentinel.decision.ReinitCheck;
+import io.pgsentinel.sentinel.decision.RemoveCheck;
 import io.pgsentinel.sentinel.decision.SwitchoverCheck;
 import io.pgsentinel.sentinel.loop.SentinelView;
 import io.pgsentinel.sentinel.zk.OperatorRequests;
@@ -20,8 +22,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The mutating endpoints, behind the API token: {@code POST /switchover} and
- * {@code POST /maintenance}. Bodies are read with a size limit and validated field by field: a
+ * The mutating endpoints, behind the API token: {@code POST /switchover},
+ * {@code POST /maintenance}, {@code POST /reinit} and {@code POST /remove}. Bodies are read with a size limit and validated field by field: a
  * malformed request gets a 4xx naming what is wrong, never a 500.
  */
 @Path("/")
@@ -94,6 +96,70 @@ public final class ControlResource {
             requests.setPaused(paused, "api@" + view.nodeId());
             LOG.info("automatic failover {} over the API", paused ? "paused" : "resumed");
             return Response.ok(Map.of("paused", paused)).build();
+        } catch (Exception e) {
+            return ApiAuth.error(503, "ZooKeeper did not take the request: " + e.getMessage());
+        }
+    }
+
+    /** {@code {"node": "node2"}}: re-clone that replica (its old data directory is kept once); 202 when accepted. */
+    @POST
+    @Path("reinit")
+    public Response reinit(InputStream body) {
+        String node;
+        try {
+            JsonNode doc = read(body, false);
+            node = Fields.optionalText(doc, "node", "").orElse(null);
+        } catch (DocumentException e) {
+            return ApiAuth.error(e.field().equals("body") ? 413 : 400, "bad request: " + e.getMessage());
+        }
+        ReinitCheck.Refusal refusal = ReinitCheck.check(view.cache().topology().map(t -> t.topology()).orElse(null),
+                view.cache().nodes(), node, node != null && view.cache().document("reinit/" + node).isPresent());
+        if (refusal != null) {
+            return ApiAuth.error(refusal.status(), refusal.reason());
+        }
+        try {
+            OperatorRequests.Requested r = requests.requestReinit(node, "api@" + view.nodeId());
+            if (!r.created()) {
+                return ApiAuth.error(409, "a reinit of " + node + " is already requested or running");
+            }
+            LOG.info("reinit of {} requested over the API ({})", node, r.id());
+            Map<String, Object> answer = new LinkedHashMap<>();
+            answer.put("id", r.id());
+            answer.put("node", node);
+            answer.put("status", "requested: follow GET /cluster (members[].sentinelState)");
+            return Response.status(202).entity(answer).build();
+        } catch (Exception e) {
+            return ApiAuth.error(503, "ZooKeeper did not take the request: " + e.getMessage());
+        }
+    }
+
+    /** {@code {"node": "node3"}}: take a stopped node out of the cluster for good; 202 when accepted. */
+    @POST
+    @Path("remove")
+    public Response remove(InputStream body) {
+        String node;
+        try {
+            JsonNode doc = read(body, false);
+            node = Fields.optionalText(doc, "node", "").orElse(null);
+        } catch (DocumentException e) {
+            return ApiAuth.error(e.field().equals("body") ? 413 : 400, "bad request: " + e.getMessage());
+        }
+        var verdict = RemoveCheck.check(view.cache().topology().map(t -> t.topology()).orElse(null), view.cache().nodes(),
+                view.cache().members(), node);
+        if (verdict.kind() == RemoveCheck.Kind.REFUSE) {
+            return ApiAuth.error(verdict.status(), verdict.reason());
+        }
+        try {
+            OperatorRequests.Requested r = requests.requestRemoval(node, "api@" + view.nodeId());
+            if (!r.created()) {
+                return ApiAuth.error(409, "a removal of " + node + " is already requested");
+            }
+            LOG.info("removal of {} requested over the API ({})", node, r.id());
+            Map<String, Object> answer = new LinkedHashMap<>();
+            answer.put("id", r.id());
+            answer.put("node", node);
+            answer.put("status", "requested: the leader removes it once safe (" + verdict.reason() + ")");
+            return Response.status(202).entity(answer).build();
         } catch (Exception e) {
             return ApiAuth.error(503, "ZooKeeper did not take the request: " + e.getMessage());
         }

@@ -150,6 +150,67 @@ public final class LeaderDuties {
         }
         record(current, decision, now);
         act(current, decision, snapshot, now);
+        carryOutRemovals(current);
+    }
+
+    private final Map<String, String> removalWaits = new HashMap<>();
+
+    /**
+     * Operators' removal requests ({@code remove/<id>}): carried out once safe (see
+     * {@link io.pgsentinel.sentinel.decision.RemoveCheck}), by one transaction conditional on this
+     * term that deregisters the node and answers the request; then its slot is dropped on the
+     * primary. The next topology lists it no more, and the quorum counts one node fewer.
+     */
+    private void carryOutRemovals(Leadership.Term current) {
+        Topology t = cache.topology().map(ClusterCache.VersionedTopology::topology).orElse(null);
+        for (String request : cache.documentsUnder("remove/")) {
+            String node = request.substring("remove/".length());
+            var verdict = io.pgsentinel.sentinel.decision.RemoveCheck.check(t, cache.nodes(), cache.members(), node);
+            switch (verdict.kind()) {
+                case WAIT -> {
+                    if (!verdict.reason().equals(removalWaits.put(node, verdict.reason()))) {
+                        LOG.info("removal of {}: waiting: {}", node, verdict.reason());
+                    }
+                }
+                case REFUSE -> {
+                    LOG.warn("removal of {} refused: {}", node, verdict.reason());
+                    writes.delete(current, session.paths().removal(node), "refuse the removal of " + node);
+                    removalWaits.remove(node);
+                }
+                case REMOVE -> {
+                    long remaining = cache.nodes().keySet().stream().filter(k -> !k.equals(node)).count();
+                    var c = session.client();
+                    try {
+                        List<org.apache.curator.framework.api.transaction.CuratorOp> ops = new java.util.ArrayList<>(
+                                List.of(c.transactionOp().check().forPath(current.latchPath()),
+                                        c.transactionOp().delete().forPath(session.paths().node(node)),
+                                        c.transactionOp().delete().forPath(session.paths().removal(node))));
+                        if (cache.document("fence/" + node).isPresent()) {
+                            ops.add(c.transactionOp().delete().forPath(session.paths().fence(node)));
+                        }
+                        if (writes.run(current, ops, "remove " + node) != LeaderWrites.Outcome.OK) {
+                            continue;
+                        }
+                    } catch (Exception e) {
+                        LOG.warn("could not remove {}: {}", node, e.toString());
+                        continue;
+                    }
+                    removalWaits.remove(node);
+                    LOG.info("removed {} from the cluster: deregistered; {} nodes remain", node, remaining);
+                    if (t != null && admin != null) {
+                        try {
+                            boolean dropped = admin.dropSlot(t.primary().host(), t.primary().port(),
+                                    io.pgsentinel.sentinel.postgres.Replication.slotName(node), java.time.Duration.ofSeconds(3));
+                            LOG.info("replication slot of {} {} on the primary {}", node, dropped ? "dropped" : "not found",
+                                    t.primary().id());
+                        } catch (Exception e) {
+                            LOG.warn("could not drop the replication slot of {} on {}: {} (drop it by hand: it holds WAL)",
+                                    node, t.primary().id(), e.getMessage());
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /** Called when leadership is lost: a failover in progress belongs to the old term. */

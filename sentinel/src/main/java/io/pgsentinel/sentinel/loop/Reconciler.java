@@ -51,6 +51,11 @@ public final class Reconciler {
         t.setDaemon(true);
         return t;
     });
+    private final java.util.concurrent.ScheduledExecutorService progressPoller = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "pg-sentinel-clone-progress");
+        t.setDaemon(true);
+        return t;
+    });
 
     /** What the background thread does with the server ("starting", "stopping", "rejoining"), or null when idle. */
     private volatile String busy;
@@ -113,7 +118,14 @@ public final class Reconciler {
         LocalSnapshot s = new LocalSnapshot(id, session.isConnected() && cache.isInitialized(), local,
                 control.isRunning(), topology, cache.document("fence/" + id).isPresent(), selfFence.isFenced(),
                 control.hasStandbySignal(), rejoinManual, forkLsn(topology), repointedTo,
-                repointedTo.isEmpty() ? 0 : now - Math.max(repointedAt, notStreamingSince), rewindFailed, reachable);
+                repointedTo.isEmpty() ? 0 : now - Math.max(repointedAt, notStreamingSince), rewindFailed, reachable,
+                control.dataDirectoryEmpty(), pendingReinit().isPresent());
+        if (s.reinitRequested() && topology != null && topology.primary().id().equals(id)) {
+            // the API and the CLI refuse it; one written by hand, or before a switchover, is dropped here
+            LOG.warn("local: reinit of {} refused: it is the published primary (epoch {}); removing the request", id,
+                    topology.epoch());
+            removeReinitRequest(pendingReinit().orElse(""));
+        }
         LocalAction action = LocalDecider.decide(s);
         latest = action;
         if (lastLogged == null || action.kind() != lastLogged.kind() || !action.upstream().equals(lastLogged.upstream())) {
@@ -219,6 +231,7 @@ public final class Reconciler {
 
     private void startRejoin(LocalAction action, PgControl.Upstream up) {
         busy = "rejoining";
+        String reinitId = pendingReinit().orElse("");
         rejoinThread.execute(() -> {
             long start = clock.nowMillis();
             boolean copied = false;
@@ -233,7 +246,14 @@ public final class Reconciler {
                     LOG.info("local: pg_rewind done in {} ms: {}", clock.nowMillis() - start, out);
                     control.configureStandby(up, id);
                 } else {
-                    control.cloneFrom(up, id, COPY_TIMEOUT);
+                    var progress = progressPoller.scheduleWithFixedDelay(() -> showCloneProgress(up), 500, 1000,
+                            java.util.concurrent.TimeUnit.MILLISECONDS);
+                    try {
+                        control.cloneFrom(up, id, COPY_TIMEOUT);
+                    } finally {
+                        progress.cancel(false);
+                        busy = "rejoining";
+                    }
                     LOG.info("local: fresh clone done in {} ms", clock.nowMillis() - start);
                 }
                 copied = true;
@@ -253,9 +273,63 @@ public final class Reconciler {
                     control.stop(Duration.ofSeconds(10), true);
                 }
             } finally {
+                if (!reinitId.isEmpty() && action.kind() == LocalAction.Kind.CLONE) {
+                    // done or failed, the request is answered: a failed one leaves an empty or stopped
+                    // server that the next cycles clone or rejoin as usual, and the log says why
+                    LOG.info("local: reinit of {} {} in {} ms", id, copied ? "done" : "failed", clock.nowMillis() - start);
+                    removeReinitRequest(reinitId);
+                }
                 busy = null;
             }
         });
+    }
+
+    /** The id of the reinit request for this node that is not yet answered, if any. */
+    private java.util.Optional<String> pendingReinit() {
+        return cache.document("reinit/" + id).map(doc -> {
+            try {
+                return Fields.text(Fields.parseObject(doc), "id", "");
+            } catch (Exception e) {
+                return "";
+            }
+        }).filter(rid -> !rid.equals(answeredReinit));
+    }
+
+    /**
+     * Answers the request {@code reinitId}: it counts as answered at once (this cache sees the
+     * deletion a moment later, and must not clone again meanwhile), and is deleted without
+     * blocking the cycle.
+     */
+    private void removeReinitRequest(String reinitId) {
+        answeredReinit = reinitId;
+        try {
+            session.client().delete().inBackground((client, event) -> {
+                if (event.getResultCode() != 0 && event.getResultCode()
+                        != org.apache.zookeeper.KeeperException.Code.NONODE.intValue()) {
+                    LOG.warn("local: could not remove the reinit request of {} (code {}): it is answered, and "
+                            + "removed at the next start", id, event.getResultCode());
+                }
+            }).forPath(session.paths().reinit(id));
+        } catch (Exception e) {
+            LOG.warn("local: could not remove the reinit request of {}: {}", id, e.toString());
+        }
+    }
+
+    private volatile String answeredReinit = "";
+
+    /** While a clone runs: its progress, as the source sees it, in the report ("rejoining: cloning 43% (...)"). */
+    private void showCloneProgress(PgControl.Upstream up) {
+        try {
+            admin.cloneProgress(up.host(), up.port(), Replication.cloneApplicationName(id), SQL_TIMEOUT)
+                    .ifPresent(p -> {
+                        String now = "rejoining: cloning " + p.describe();
+                        if (!now.equals(busy)) {
+                            busy = now;
+                        }
+                    });
+        } catch (Exception e) {
+            // progress is for people: a failed look leaves the last one shown
+        }
     }
 
     private boolean primaryReachable(Topology topology) {
@@ -301,5 +375,6 @@ public final class Reconciler {
 
     void stop() {
         rejoinThread.shutdownNow();
+        progressPoller.shutdownNow();
     }
 }

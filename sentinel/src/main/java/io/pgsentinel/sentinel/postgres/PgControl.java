@@ -83,6 +83,19 @@ public final class PgControl {
         return server;
     }
 
+    /**
+     * Whether the data directory is certainly absent or an empty directory: a node yet to be
+     * cloned. One that cannot be read, or holds anything, is not (never moved aside for a clone
+     * on a guess).
+     */
+    public boolean dataDirectoryEmpty() {
+        try {
+            return Files.notExists(dataDirectory) || isEmptyDirectory(dataDirectory);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     public boolean hasStandbySignal() {
         return Files.exists(dataDirectory.resolve("standby.signal"));
     }
@@ -234,13 +247,14 @@ public final class PgControl {
             if (Files.exists(old)) {
                 deleteTree(old);
             }
-            if (Files.exists(dataDirectory)) {
+            if (Files.exists(dataDirectory) && !isEmptyDirectory(dataDirectory)) {
                 Files.move(dataDirectory, old, StandardCopyOption.ATOMIC_MOVE);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot move " + dataDirectory + " aside before cloning", e);
         }
-        List<String> command = List.of(bin("pg_basebackup"), "-d", replication.sourceServer(source),
+        List<String> command = List.of(bin("pg_basebackup"), "-d", replication.sourceServer(source)
+                        + " application_name=" + Replication.cloneApplicationName(applicationName),
                 "-D", dataDirectory.toString(), "-X", "stream", "-c", "fast", "-R",
                 "-S", Replication.slotName(applicationName));
         Command.Result r = Command.run(asOwnerWithEnv(command), timeout, dataDirectory.getParent());
@@ -273,6 +287,15 @@ public final class PgControl {
     private static String lastLines(String output) {
         List<String> lines = output.strip().lines().toList();
         return String.join(" | ", lines.subList(Math.max(0, lines.size() - 4), lines.size()));
+    }
+
+    private static boolean isEmptyDirectory(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (Stream<Path> entries = Files.list(dir)) {
+            return entries.findAny().isEmpty();
+        }
     }
 
     private static void deleteTree(Path path) throws IOException {

@@ -235,6 +235,19 @@ public final class RemoteAdmin {
         });
     }
 
+    /** Drops the inactive slot {@code slot} on the server; false when there is no such inactive slot. */
+    public boolean dropSlot(String host, int port, String slot, Duration timeout) throws SQLException {
+        return jdbc.call(host, port, timeout, c -> {
+            try (var ps = c.prepareStatement("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                    + "WHERE slot_name = ? AND NOT active")) {
+                ps.setString(1, slot);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next();
+                }
+            }
+        });
+    }
+
     /** Creates the physical slot {@code slot} on the server if it does not exist yet. */
     public void ensureSlot(String host, int port, String slot, Duration timeout) throws SQLException {
         jdbc.call(host, port, timeout, c -> {
@@ -244,6 +257,37 @@ public final class RemoteAdmin {
                         + PgControl.literal(slot) + ")");
             }
             return null;
+        });
+    }
+
+    /** How far a clone has got: bytes streamed and the estimated total (-1 when not estimated). */
+    public record CloneProgress(long streamed, long total) {
+        /** "43% (123.4 MB of 286.0 MB)", or "123.4 MB" without an estimate. */
+        public String describe() {
+            if (total <= 0) {
+                return io.pgsentinel.sentinel.model.Lsn.bytes(streamed) + " copied";
+            }
+            return Math.min(100, streamed * 100 / total) + "% (" + io.pgsentinel.sentinel.model.Lsn.bytes(streamed)
+                    + " of " + io.pgsentinel.sentinel.model.Lsn.bytes(total) + ")";
+        }
+    }
+
+    /**
+     * The progress of the base backup that {@code applicationName} takes from this server
+     * (pg_stat_progress_basebackup), empty when none runs or it is not visible to this user.
+     */
+    public java.util.Optional<CloneProgress> cloneProgress(String host, int port, String applicationName, Duration timeout)
+            throws SQLException {
+        return jdbc.call(host, port, timeout, c -> {
+            try (var ps = c.prepareStatement("SELECT p.backup_streamed, coalesce(p.backup_total, -1) "
+                    + "FROM pg_stat_progress_basebackup p JOIN pg_stat_activity a ON a.pid = p.pid "
+                    + "WHERE a.application_name = ? AND p.backup_streamed IS NOT NULL")) {
+                ps.setString(1, applicationName);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? java.util.Optional.of(new CloneProgress(rs.getLong(1), rs.getLong(2)))
+                            : java.util.Optional.<CloneProgress>empty();
+                }
+            }
         });
     }
 }

@@ -56,6 +56,11 @@ public final class Replication {
                 + sslMode + (sslRootCert.isEmpty() ? "" : " sslrootcert=" + sslRootCert);
     }
 
+    /** The application name of a clone's connection, by which its progress is found on the source. */
+    public static String cloneApplicationName(String nodeId) {
+        return "pg-sentinel-clone-" + nodeId;
+    }
+
     Map<String, String> environment(Path dataDirectory) {
         return passfile(dataDirectory).map(f -> Map.of("PGPASSFILE", f.toString())).orElse(Map.of());
     }

@@ -105,6 +105,10 @@ public final class ClusterCache implements Managed {
                 Vote v = ModelCodec.vote(bytes);
                 requireNamedAfterPath(v.voter(), relative);
                 votes.put(v.voter(), new VoteSeen(v, clock.nowMillis()));
+            } else if (relative.startsWith("reinit/") || relative.startsWith("remove/")) {
+                // a re-clone moves a data directory aside: only a well-formed request naming its node counts
+                requireNamedAfterPath(Fields.text(Fields.parseObject(bytes), "node", ""), relative);
+                documents.put(relative, bytes);
             } else if (relative.startsWith("fence/")) {
                 // a fence is acted on: only a well-formed one that names its own node counts
                 requireNamedAfterPath(Fields.text(Fields.parseObject(bytes), "node", ""), relative);

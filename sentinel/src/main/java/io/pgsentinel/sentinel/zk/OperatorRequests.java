@@ -66,6 +66,32 @@ public final class OperatorRequests {
         return new Requested(true, id);
     }
 
+    /** Writes a re-clone request for {@code node}; {@code created} is false when one is already pending. */
+    public Requested requestReinit(String node, String by) throws Exception {
+        return requestFor(session.paths().reinit(node), node, by);
+    }
+
+    /** Writes a removal request for {@code node}; {@code created} is false when one is already pending. */
+    public Requested requestRemoval(String node, String by) throws Exception {
+        return requestFor(session.paths().removal(node), node, by);
+    }
+
+    private Requested requestFor(String path, String node, String by) throws Exception {
+        String id = UUID.randomUUID().toString();
+        ObjectNode doc = Fields.mapper().createObjectNode();
+        doc.put("id", id);
+        doc.put("node", node);
+        doc.put("by", by);
+        doc.put("requestedAt", Instant.now().toString());
+        CuratorEvent e = session.await(cb -> session.client().create().creatingParentContainersIfNeeded()
+                .withMode(CreateMode.PERSISTENT).inBackground(cb).forPath(path, ModelCodec.encode(doc)), timeout);
+        if (e.getResultCode() == KeeperException.Code.NODEEXISTS.intValue()) {
+            return new Requested(false, "");
+        }
+        check(e, KeeperException.Code.OK);
+        return new Requested(true, id);
+    }
+
     private static void check(CuratorEvent e, KeeperException.Code alsoFine) throws KeeperException {
         int code = e.getResultCode();
         if (code != KeeperException.Code.OK.intValue() && code != alsoFine.intValue()) {

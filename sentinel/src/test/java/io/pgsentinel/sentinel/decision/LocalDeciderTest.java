@@ -50,7 +50,7 @@ class LocalDeciderTest {
                            boolean standby, boolean manual, long fork, String repointedTo, long notStreaming,
                            boolean rewindFailed) {
         return new LocalSnapshot("node1", zk, local, alive, t, fence, selfFenced, standby, manual, fork, repointedTo,
-                notStreaming, rewindFailed, true);
+                notStreaming, rewindFailed, true, false, false);
     }
 
     static Stream<Arguments> table() {
@@ -117,14 +117,44 @@ class LocalDeciderTest {
                         "process is alive but does not answer"),
                 Arguments.of("a stopped old primary whose new primary is unreachable: wait, do not rewind against it",
                         new LocalSnapshot("node1", true, down(), false, theirs, true, false, false, false, 300, "", 0, false,
-                                false), WAIT, "waiting until the primary node2 is reachable"),
+                                false, false, false), WAIT, "waiting until the primary node2 is reachable"),
                 Arguments.of("a replica not streaming while the primary is unreachable is never rewound",
                         new LocalSnapshot("node1", true, replica(400, 1, "", 5432), true, theirs, false, false, true, false,
-                                300, "node2", 9000, false, false), WAIT, "not streaming (yet)"),
+                                300, "node2", 9000, false, false, false, false), WAIT, "not streaming (yet)"),
                 Arguments.of("a stopped replica whose primary is unreachable: start it as the standby it is, "
                                 + "so it can report its position and be promoted",
                         new LocalSnapshot("node1", true, down(), false, theirs, false, false, true, false, 300, "", 0, false,
-                                false), START_AS_IS, "starting it as the standby it is"),
+                                false, false, false), START_AS_IS, "starting it as the standby it is"),
+                Arguments.of("a new node (empty data directory) joins: a clone of the primary",
+                        s(true, down(), false, theirs, false, false, false, false, -1, "", 0, false).withEmptyDataDirectory(),
+                        CLONE, "the data directory is empty: joining"),
+                Arguments.of("a new node whose primary is unreachable: waits to clone it",
+                        new LocalSnapshot("node1", true, down(), false, theirs, false, false, false, false, -1, "", 0, false,
+                                false, true, false), WAIT, "the data directory is empty; waiting until the primary node2"),
+                Arguments.of("reinit requested for a streaming replica: a fresh clone",
+                        s(true, replica(400, 2, "streaming", 5432), true, theirs, false, false, true, false, 300, "node2", 0,
+                                false).withReinitRequested(), CLONE, "reinit requested: re-cloning node2"),
+                Arguments.of("reinit requested for a stopped replica: a fresh clone, not a start",
+                        s(true, down(), false, theirs, false, false, true, false, 300, "", 0, false).withReinitRequested(),
+                        CLONE, "reinit requested"),
+                Arguments.of("reinit requested while the primary is unreachable: wait, nothing moved",
+                        new LocalSnapshot("node1", true, replica(400, 2, "", 5432), true, theirs, false, false, true, false,
+                                300, "node2", 0, false, false, false, true), WAIT, "reinit requested; waiting until"),
+                Arguments.of("reinit of the published primary: never a clone",
+                        s(true, primary(100, 1), true, mine, false, false, false, false, -1, "", 0, false)
+                                .withReinitRequested(), NONE, "published primary"),
+                Arguments.of("reinit of a frozen replica: wait for it to answer",
+                        s(true, down(), true, theirs, false, false, true, false, 300, "", 0, false).withReinitRequested(),
+                        FENCE, "process is alive but does not answer"),
+                Arguments.of("a new node with rejoin manual still clones: it holds nothing to lose",
+                        s(true, down(), false, theirs, false, false, false, true, -1, "", 0, false).withEmptyDataDirectory(),
+                        CLONE, "joining"),
+                Arguments.of("an empty data directory and no topology: nothing to start",
+                        s(true, down(), false, null, false, false, false, false, -1, "", 0, false).withEmptyDataDirectory(),
+                        WAIT, "no topology yet and the data directory is empty"),
+                Arguments.of("the published primary with an empty data directory: never started, never created over",
+                        s(true, down(), false, mine, false, false, false, false, -1, "", 0, false).withEmptyDataDirectory(),
+                        WAIT, "the published primary's data directory is empty"),
                 Arguments.of("a stopped server that was a primary (no standby.signal): rewind before starting",
                         s(true, down(), false, theirs, false, false, false, false, 300, "", 0, false), REWIND,
                         "was a primary"));

@@ -115,6 +115,16 @@ public final class SentinelCluster implements AutoCloseable {
         }
     }
 
+    /** Configures and starts a sentinel for {@code node} (a node added to the cluster after it started). */
+    public LocalSentinel addSentinel(PgNode node) {
+        LocalSentinel s = LocalSentinel.configure(configDir, paths.cluster(), node, pg.install().binDir(),
+                zk.connectString(), configTweak);
+        sentinels.put(node.name(), s);
+        s.start();
+        s.awaitUp(WAIT);
+        return s;
+    }
+
     /** Rewrites one sentinel's configuration (it takes effect at its next start). */
     public void rewriteConfig(String id, UnaryOperator<String> change) {
         sentinels.get(id).rewriteConfig(change);

@@ -87,6 +87,24 @@ public record ClusterPaths(String root, String cluster) {
         return base() + "/switchover";
     }
 
+    /** Pending re-clone requests: {@code reinit/<id>}, removed by that node's sentinel once it is done. */
+    public String reinits() {
+        return base() + "/reinit";
+    }
+
+    public String reinit(String id) {
+        return reinits() + "/" + Names.requireValid("node id", id);
+    }
+
+    /** Pending removal requests: {@code remove/<id>}, carried out (or refused) by the leader. */
+    public String removals() {
+        return base() + "/remove";
+    }
+
+    public String removal(String id) {
+        return removals() + "/" + Names.requireValid("node id", id);
+    }
+
     public String heartbeats() {
         return base() + "/heartbeat";
     }
