@@ -79,6 +79,7 @@ public final class PgCluster implements AutoCloseable {
     public static final class Builder {
         private int replicas = 2;
         private boolean replicasSet;
+        private boolean empty;
         private Hosts hosts;
         private List<String> hostNames;
         private final Map<String, String> settings = defaultSettings();
@@ -99,6 +100,15 @@ public final class PgCluster implements AutoCloseable {
          * port {@link #HOST_PORT}; pg_hba.conf trusts the test network for normal and replication
          * connections.
          */
+        /**
+         * No server at all: the nodes (primary and replicas by name) get no data directory, for a
+         * failover manager that creates the cluster itself ({@code bootstrap.method: initdb}).
+         */
+        public Builder empty() {
+            this.empty = true;
+            return this;
+        }
+
         public Builder onHosts(Hosts hosts, List<String> hostNames) {
             if (hostNames.isEmpty()) {
                 throw new IllegalArgumentException("onHosts needs at least one host for the primary");
@@ -140,6 +150,11 @@ public final class PgCluster implements AutoCloseable {
             PgCluster cluster = new PgCluster(install, run.newDirectory("pg"), hosts);
             run.register(cluster);
             try {
+                if (empty) {
+                    OsUser.chownToServerUser(cluster.directory);
+                    names.forEach(cluster::addEmptyNode);
+                    return cluster;
+                }
                 cluster.createPrimary(names.get(0), settings);
                 for (String name : names.subList(1, names.size())) {
                     cluster.addReplica(name, cluster.nodes.get(0));

@@ -70,6 +70,11 @@ public class SentinelConfiguration extends Configuration {
     @JsonProperty
     public HooksConfig hooks = new HooksConfig();
 
+    @Valid
+    @NotNull
+    @JsonProperty
+    public BootstrapConfig bootstrap = new BootstrapConfig();
+
     /**
      * {@code on} or {@code off} (the default): when the primary's sentinel loses ZooKeeper, ask
      * the other sentinels for leases before fencing (docs/architecture.md, "Failsafe"). Needs

@@ -28,7 +28,9 @@ public record LocalAction(Kind kind, String reason, String upstream) {
         /** pg_rewind against the primary, then start as a replica. */
         REWIND,
         /** A fresh copy of the primary with pg_basebackup, then start as a replica. */
-        CLONE;
+        CLONE,
+        /** Create the cluster (initdb) in the empty data directory, start it, and let the leader publish it. */
+        INITDB;
 
         public String json() {
             return name().toLowerCase(Locale.ROOT).replace('_', '-');

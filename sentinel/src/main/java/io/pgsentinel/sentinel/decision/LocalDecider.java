@@ -10,6 +10,8 @@ import io.pgsentinel.shared.topology.Topology;
  * topology and the fence nodes. Pure: no I/O, no clock. Rules, in order:
  * <ol>
  *   <li>nothing is touched before ZooKeeper has been read (rule 6);</li>
+ *   <li>with no topology and an empty data directory, the node holding the bootstrap claim
+ *       creates the cluster ({@code bootstrap.method: initdb}); the others wait to join it;</li>
  *   <li>a server told to be fenced, or that accepts writes while another node is the published
  *       primary, is fenced;</li>
  *   <li>the published primary's server is restarted in place when it is down (crash), but
@@ -42,8 +44,7 @@ public final class LocalDecider {
         Topology t = s.topology();
         if (t == null) {
             if (!running && !s.processAlive() && s.dataDirectoryEmpty()) {
-                return LocalAction.of(LocalAction.Kind.WAIT, "no topology yet and the data directory is empty: nothing to "
-                        + "start (a node joins a cluster that has a primary)");
+                return bootstrap(s);
             }
             if (!running && !s.processAlive()) {
                 return LocalAction.of(LocalAction.Kind.START_AS_IS, "no topology yet and the server is down: starting it"
@@ -77,6 +78,21 @@ public final class LocalDecider {
                     + ") and this server accepts writes: fencing it");
         }
         return asReplica(s, running, primary);
+    }
+
+    /** No topology and an empty data directory: create the cluster if this node holds (or may take) the claim. */
+    private static LocalAction bootstrap(LocalSnapshot s) {
+        String claim = s.bootstrapClaim();
+        if (claim == null) {
+            return LocalAction.of(LocalAction.Kind.WAIT, "no topology yet and the data directory is empty: nothing to "
+                    + "start (bootstrap.method: attach; a node joins a cluster that has a primary)");
+        }
+        if (claim.isEmpty() || claim.equals(s.id())) {
+            return LocalAction.of(LocalAction.Kind.INITDB, "no topology yet and the data directory is empty: creating "
+                    + "the cluster (bootstrap.method: initdb)" + (claim.isEmpty() ? ", if this node wins the claim" : ""));
+        }
+        return LocalAction.of(LocalAction.Kind.WAIT, claim + " is creating the cluster: this node joins it as a clone "
+                + "once it is published");
     }
 
     private static LocalAction asPrimary(LocalSnapshot s, boolean running, boolean writable) {

@@ -23,31 +23,40 @@ import io.pgsentinel.shared.topology.Topology;
  * @param primaryReachable   this sentinel's last probe reached the published primary's server
  * @param dataDirectoryEmpty the data directory is certainly absent or empty: a new node
  * @param reinitRequested    an operator asked for a fresh clone of this node ({@code reinit/<id>})
+ * @param bootstrapClaim     with {@code bootstrap.method: initdb}, the node that claimed the creation of
+ *                           the cluster ("" while none has); null with {@code attach}
  */
 public record LocalSnapshot(String id, boolean zkReady, MemberReport local, boolean processAlive, Topology topology,
                             boolean fencedByLeader, boolean selfFenced, boolean standbySignal, boolean rejoinManual,
                             long forkLsn, String repointedTo, long notStreamingMillis, boolean rewindFailed,
                             boolean primaryReachable, boolean dataDirectoryEmpty,
-                            boolean reinitRequested) {
+                            boolean reinitRequested, String bootstrapClaim) {
 
     /** The same snapshot for another node id (tests and tools). */
     public LocalSnapshot withId(String otherId) {
         return new LocalSnapshot(otherId, zkReady, local, processAlive, topology, fencedByLeader, selfFenced,
                 standbySignal, rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable,
-                dataDirectoryEmpty, reinitRequested);
+                dataDirectoryEmpty, reinitRequested, bootstrapClaim);
     }
 
     /** The same snapshot with an empty (or absent) data directory. */
     public LocalSnapshot withEmptyDataDirectory() {
         return new LocalSnapshot(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal,
                 rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable, true,
-                reinitRequested);
+                reinitRequested, bootstrapClaim);
     }
 
     /** The same snapshot with a reinit requested. */
     public LocalSnapshot withReinitRequested() {
         return new LocalSnapshot(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal,
                 rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable, dataDirectoryEmpty,
-                true);
+                true, bootstrapClaim);
+    }
+
+    /** The same snapshot with {@code bootstrap.method: initdb} and this claim ("" for none yet). */
+    public LocalSnapshot withBootstrapClaim(String claim) {
+        return new LocalSnapshot(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal,
+                rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable, dataDirectoryEmpty,
+                reinitRequested, claim);
     }
 }

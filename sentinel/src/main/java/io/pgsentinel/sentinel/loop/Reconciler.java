@@ -82,6 +82,74 @@ public final class Reconciler {
         this.rejoinManual = rejoinManual;
     }
 
+    /** {@code bootstrap.method: initdb}: how to create the cluster; null with {@code attach}. */
+    public record Bootstrap(PgControl.InitdbSpec spec, String replicationUser, java.util.Optional<String> replicationPassword) {
+    }
+
+    private volatile Bootstrap bootstrap;
+
+    public void bootstrap(Bootstrap b) {
+        this.bootstrap = b;
+    }
+
+    /** The bootstrap claim for the snapshot: null with attach, "" while unclaimed, else the claiming node. */
+    private String bootstrapClaim() {
+        if (bootstrap == null) {
+            return null;
+        }
+        return cache.document("initialize").map(doc -> {
+            try {
+                return Fields.text(Fields.parseObject(doc), "node", "");
+            } catch (Exception e) {
+                return "?"; // a malformed claim is someone's: never create a second cluster on a guess
+            }
+        }).orElse("");
+    }
+
+    /**
+     * Creates the cluster: claims {@code initialize} (create-if-absent: one node only, ever),
+     * runs initdb, starts the server, and creates the replication role; the leader then
+     * publishes epoch 1 as for any single writable server. A failure releases the claim.
+     */
+    private void createCluster(LocalAction action) {
+        Bootstrap b = bootstrap;
+        inBackground("bootstrapping", action, () -> {
+            com.fasterxml.jackson.databind.node.ObjectNode claim = Fields.mapper().createObjectNode();
+            claim.put("node", id);
+            claim.put("at", clock.wallClock().toString());
+            var created = session.await(cb -> session.client().create().withMode(org.apache.zookeeper.CreateMode.PERSISTENT)
+                    .inBackground(cb).forPath(session.paths().initialize(),
+                            io.pgsentinel.sentinel.model.ModelCodec.encode(claim)), SQL_TIMEOUT);
+            int code = created.getResultCode();
+            if (code == org.apache.zookeeper.KeeperException.Code.NODEEXISTS.intValue() && !id.equals(bootstrapClaim())) {
+                LOG.info("local: another node claimed the creation of the cluster first: joining it once published");
+                return;
+            }
+            if (code != 0 && code != org.apache.zookeeper.KeeperException.Code.NODEEXISTS.intValue()) {
+                throw new IllegalStateException("could not claim the creation of the cluster (ZooKeeper code " + code + ")");
+            }
+            long start = clock.nowMillis();
+            try {
+                control.initdb(b.spec(), Duration.ofMinutes(5));
+                control.start(START_TIMEOUT);
+                if (!b.replicationUser().equals(b.spec().superuser())) {
+                    admin.ensureReplicationRole(control.host(), control.port(), b.replicationUser(), b.replicationPassword(),
+                            SQL_TIMEOUT);
+                }
+                LOG.info("local: created the cluster (initdb {}) and started it in {} ms: the leader publishes it",
+                        String.join(" ", b.spec().options()), clock.nowMillis() - start);
+            } catch (Exception e) {
+                LOG.warn("local: creating the cluster failed, releasing the claim: {}", e.getMessage());
+                if (control.isRunning()) {
+                    control.stop(Duration.ofSeconds(10), true);
+                }
+                session.await(cb -> session.client().delete().inBackground(cb).forPath(session.paths().initialize()),
+                        SQL_TIMEOUT);
+                throw e;
+            }
+        });
+    }
+
     /** What the sentinel does with its server, for its report: ok, fenced, rejoining. */
     public String state(MemberReport local) {
         String doing = busy;
@@ -119,7 +187,7 @@ public final class Reconciler {
                 control.isRunning(), topology, cache.document("fence/" + id).isPresent(), selfFence.isFenced(),
                 control.hasStandbySignal(), rejoinManual, forkLsn(topology), repointedTo,
                 repointedTo.isEmpty() ? 0 : now - Math.max(repointedAt, notStreamingSince), rewindFailed, reachable,
-                control.dataDirectoryEmpty(), pendingReinit().isPresent());
+                control.dataDirectoryEmpty(), pendingReinit().isPresent(), bootstrapClaim());
         if (s.reinitRequested() && topology != null && topology.primary().id().equals(id)) {
             // the API and the CLI refuse it; one written by hand, or before a switchover, is dropped here
             LOG.warn("local: reinit of {} refused: it is the published primary (epoch {}); removing the request", id,
@@ -193,6 +261,10 @@ public final class Reconciler {
                 admin.ensureSlot(up.host(), up.port(), Replication.slotName(id), SQL_TIMEOUT);
                 control.repoint(up, id, SQL_TIMEOUT);
                 markRepointed(action.upstream());
+                return true;
+            }
+            case INITDB -> {
+                createCluster(action);
                 return true;
             }
             case REWIND, CLONE -> {

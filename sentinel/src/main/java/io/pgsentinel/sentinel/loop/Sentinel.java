@@ -96,6 +96,12 @@ public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelVie
         }
         Reconciler reconciler = new Reconciler(c.node.id, control, admin, cache, session, selfFence, clock,
                 c.rejoin.equals("manual"), observer::sees);
+        if (c.bootstrap.initdb()) {
+            reconciler.bootstrap(new Reconciler.Bootstrap(new PgControl.InitdbSpec(c.postgres.user,
+                    c.postgres.passwordFile.isEmpty() ? Optional.empty() : Optional.of(Path.of(c.postgres.passwordFile)),
+                    c.bootstrap.initdbOptions, c.bootstrap.parameters, c.bootstrap.pgHba), c.replication.user,
+                    replicationPassword));
+        }
         LeaderWrites writes = new LeaderWrites(session, zkTimeout);
         FailoverExecutor failover = new FailoverExecutor(session, cache, writes, admin, clock, policy, c.fencing.command,
                 c.fencing.commandTimeout.toJavaDuration(), c.failover.fenceConfirmTimeout.toJavaDuration(), metrics,

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -69,6 +70,15 @@ public final class PgControl {
         return Command.run(asOwner(command), timeout, dataDirectory.getParent());
     }
 
+    /** The address the server listens on, as the sentinel reaches it (node.host). */
+    public String host() {
+        return host;
+    }
+
+    public int port() {
+        return port;
+    }
+
     /** The running postmaster's pid, or empty (also for a stale postmaster.pid). */
     public OptionalLong postmasterPid() {
         return server.postmasterPid();
@@ -81,6 +91,63 @@ public final class PgControl {
     /** The server's processes: running or not, stopped until certain. */
     public ServerProcess server() {
         return server;
+    }
+
+    /** What {@code bootstrap.method: initdb} creates: the superuser, initdb's options, settings and pg_hba lines. */
+    public record InitdbSpec(String superuser, Optional<Path> passwordFile, List<String> options,
+                             Map<String, String> parameters, List<String> pgHba) {
+    }
+
+    /**
+     * Creates a new cluster in the (certainly empty or absent) data directory, as its owner:
+     * initdb with the spec's options, then the sentinel's settings (listen on node.host, this port,
+     * wal_log_hints for pg_rewind) and the operator's, and pg_hba lines for the other hosts. A
+     * failed attempt leaves the directory renamed {@code <dataDirectory>.pg-sentinel-failed-initdb}
+     * (replacing an older one), so that the next attempt starts from nothing again.
+     */
+    public void initdb(InitdbSpec spec, Duration timeout) {
+        if (!dataDirectoryEmpty()) {
+            throw new IllegalStateException("the data directory " + dataDirectory + " is not empty: no initdb over it");
+        }
+        boolean password = spec.passwordFile().isPresent();
+        List<String> command = new ArrayList<>(List.of(bin("initdb"), "-D", dataDirectory.toString(), "-U",
+                spec.superuser(), "--auth-local=" + (password ? "peer" : "trust"),
+                "--auth-host=" + (password ? "scram-sha-256" : "trust")));
+        spec.passwordFile().ifPresent(f -> command.add("--pwfile=" + f));
+        command.addAll(spec.options());
+        try {
+            Command.Result r = run(command, timeout);
+            if (r.exitCode() != 0) {
+                throw new IllegalStateException("initdb failed (exit " + r.exitCode() + "): " + lastLines(r.output()));
+            }
+            StringBuilder conf = new StringBuilder("\n# written by pg-sentinel when it created this cluster "
+                    + "(bootstrap.method: initdb)\n");
+            conf.append("listen_addresses = ").append(literal(host)).append('\n');
+            conf.append("port = ").append(port).append('\n');
+            conf.append("wal_log_hints = on\n");
+            spec.parameters().forEach((k, v) -> conf.append(k).append(" = ").append(v).append('\n'));
+            Files.writeString(dataDirectory.resolve("postgresql.conf"), conf, java.nio.charset.StandardCharsets.UTF_8,
+                    java.nio.file.StandardOpenOption.APPEND);
+            List<String> hba = spec.pgHba().isEmpty() ? List.of(
+                    "host replication all samenet " + (password ? "scram-sha-256" : "trust"),
+                    "host all all samenet " + (password ? "scram-sha-256" : "trust")) : spec.pgHba();
+            Files.writeString(dataDirectory.resolve("pg_hba.conf"), "\n# written by pg-sentinel (bootstrap.pgHba)\n"
+                    + String.join("\n", hba) + "\n", java.nio.charset.StandardCharsets.UTF_8,
+                    java.nio.file.StandardOpenOption.APPEND);
+        } catch (IOException | RuntimeException e) {
+            Path failed = Path.of(dataDirectory + ".pg-sentinel-failed-initdb");
+            try {
+                if (Files.exists(failed)) {
+                    deleteTree(failed);
+                }
+                if (Files.exists(dataDirectory)) {
+                    Files.move(dataDirectory, failed, StandardCopyOption.ATOMIC_MOVE);
+                }
+            } catch (IOException moveFailed) {
+                LOG.warn("could not set aside the failed initdb's directory: {}", moveFailed.toString());
+            }
+            throw e instanceof RuntimeException re ? re : new UncheckedIOException((IOException) e);
+        }
     }
 
     /**

@@ -235,6 +235,36 @@ public final class RemoteAdmin {
         });
     }
 
+    /**
+     * Creates the replication role if it does not exist (a new cluster's, {@code bootstrap.method:
+     * initdb}). The password never appears in a log or an exception of ours.
+     */
+    public void ensureReplicationRole(String host, int port, String role, java.util.Optional<String> password,
+                                      Duration timeout) throws SQLException {
+        jdbc.call(host, port, timeout, c -> {
+            try (var ps = c.prepareStatement("SELECT 1 FROM pg_roles WHERE rolname = ?")) {
+                ps.setString(1, role);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        return null;
+                    }
+                }
+            }
+            try (Statement s = c.createStatement()) {
+                s.execute("CREATE ROLE " + quoteIdentifier(role) + " WITH REPLICATION LOGIN"
+                        + password.map(p -> " PASSWORD " + PgControl.literal(p)).orElse(""));
+            } catch (SQLException e) {
+                throw new SQLException("could not create the replication role " + role + " (SQL state "
+                        + e.getSQLState() + ")", e.getSQLState());
+            }
+            return null;
+        });
+    }
+
+    private static String quoteIdentifier(String name) {
+        return "\"" + name.replace("\"", "\"\"") + "\"";
+    }
+
     /** Drops the inactive slot {@code slot} on the server; false when there is no such inactive slot. */
     public boolean dropSlot(String host, int port, String slot, Duration timeout) throws SQLException {
         return jdbc.call(host, port, timeout, c -> {

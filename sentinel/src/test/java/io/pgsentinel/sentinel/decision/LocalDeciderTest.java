@@ -1,6 +1,7 @@
 package io.pgsentinel.sentinel.decision;
 
 import static io.pgsentinel.sentinel.decision.LocalAction.Kind.CLONE;
+import static io.pgsentinel.sentinel.decision.LocalAction.Kind.INITDB;
 import static io.pgsentinel.sentinel.decision.LocalAction.Kind.FENCE;
 import static io.pgsentinel.sentinel.decision.LocalAction.Kind.NONE;
 import static io.pgsentinel.sentinel.decision.LocalAction.Kind.REPOINT;
@@ -50,7 +51,7 @@ class LocalDeciderTest {
                            boolean standby, boolean manual, long fork, String repointedTo, long notStreaming,
                            boolean rewindFailed) {
         return new LocalSnapshot("node1", zk, local, alive, t, fence, selfFenced, standby, manual, fork, repointedTo,
-                notStreaming, rewindFailed, true, false, false);
+                notStreaming, rewindFailed, true, false, false, null);
     }
 
     static Stream<Arguments> table() {
@@ -117,20 +118,20 @@ class LocalDeciderTest {
                         "process is alive but does not answer"),
                 Arguments.of("a stopped old primary whose new primary is unreachable: wait, do not rewind against it",
                         new LocalSnapshot("node1", true, down(), false, theirs, true, false, false, false, 300, "", 0, false,
-                                false, false, false), WAIT, "waiting until the primary node2 is reachable"),
+                                false, false, false, null), WAIT, "waiting until the primary node2 is reachable"),
                 Arguments.of("a replica not streaming while the primary is unreachable is never rewound",
                         new LocalSnapshot("node1", true, replica(400, 1, "", 5432), true, theirs, false, false, true, false,
-                                300, "node2", 9000, false, false, false, false), WAIT, "not streaming (yet)"),
+                                300, "node2", 9000, false, false, false, false, null), WAIT, "not streaming (yet)"),
                 Arguments.of("a stopped replica whose primary is unreachable: start it as the standby it is, "
                                 + "so it can report its position and be promoted",
                         new LocalSnapshot("node1", true, down(), false, theirs, false, false, true, false, 300, "", 0, false,
-                                false, false, false), START_AS_IS, "starting it as the standby it is"),
+                                false, false, false, null), START_AS_IS, "starting it as the standby it is"),
                 Arguments.of("a new node (empty data directory) joins: a clone of the primary",
                         s(true, down(), false, theirs, false, false, false, false, -1, "", 0, false).withEmptyDataDirectory(),
                         CLONE, "the data directory is empty: joining"),
                 Arguments.of("a new node whose primary is unreachable: waits to clone it",
                         new LocalSnapshot("node1", true, down(), false, theirs, false, false, false, false, -1, "", 0, false,
-                                false, true, false), WAIT, "the data directory is empty; waiting until the primary node2"),
+                                false, true, false, null), WAIT, "the data directory is empty; waiting until the primary node2"),
                 Arguments.of("reinit requested for a streaming replica: a fresh clone",
                         s(true, replica(400, 2, "streaming", 5432), true, theirs, false, false, true, false, 300, "node2", 0,
                                 false).withReinitRequested(), CLONE, "reinit requested: re-cloning node2"),
@@ -139,7 +140,7 @@ class LocalDeciderTest {
                         CLONE, "reinit requested"),
                 Arguments.of("reinit requested while the primary is unreachable: wait, nothing moved",
                         new LocalSnapshot("node1", true, replica(400, 2, "", 5432), true, theirs, false, false, true, false,
-                                300, "node2", 0, false, false, false, true), WAIT, "reinit requested; waiting until"),
+                                300, "node2", 0, false, false, false, true, null), WAIT, "reinit requested; waiting until"),
                 Arguments.of("reinit of the published primary: never a clone",
                         s(true, primary(100, 1), true, mine, false, false, false, false, -1, "", 0, false)
                                 .withReinitRequested(), NONE, "published primary"),
@@ -152,6 +153,24 @@ class LocalDeciderTest {
                 Arguments.of("an empty data directory and no topology: nothing to start",
                         s(true, down(), false, null, false, false, false, false, -1, "", 0, false).withEmptyDataDirectory(),
                         WAIT, "no topology yet and the data directory is empty"),
+                Arguments.of("bootstrap initdb, no claim yet, empty directory: create the cluster if it wins the claim",
+                        s(true, down(), false, null, false, false, false, false, -1, "", 0, false).withEmptyDataDirectory()
+                                .withBootstrapClaim(""), INITDB, "if this node wins the claim"),
+                Arguments.of("bootstrap initdb, this node holds the claim: create (again after a failed attempt)",
+                        s(true, down(), false, null, false, false, false, false, -1, "", 0, false).withEmptyDataDirectory()
+                                .withBootstrapClaim("node1"), INITDB, "creating the cluster"),
+                Arguments.of("bootstrap initdb, another node holds the claim: wait to join",
+                        s(true, down(), false, null, false, false, false, false, -1, "", 0, false).withEmptyDataDirectory()
+                                .withBootstrapClaim("node2"), WAIT, "node2 is creating the cluster"),
+                Arguments.of("bootstrap initdb, but the data directory holds a cluster: started as it is, never initdb",
+                        s(true, down(), false, null, false, false, false, false, -1, "", 0, false).withBootstrapClaim(""),
+                        START_AS_IS, "no topology"),
+                Arguments.of("bootstrap initdb, a topology exists: the empty node joins, never initdb",
+                        s(true, down(), false, theirs, false, false, false, false, -1, "", 0, false).withEmptyDataDirectory()
+                                .withBootstrapClaim(""), CLONE, "joining"),
+                Arguments.of("before ZooKeeper is read, even an empty node creates nothing",
+                        s(false, down(), false, null, false, false, false, false, -1, "", 0, false).withEmptyDataDirectory()
+                                .withBootstrapClaim(""), WAIT, "waiting for ZooKeeper"),
                 Arguments.of("the published primary with an empty data directory: never started, never created over",
                         s(true, down(), false, mine, false, false, false, false, -1, "", 0, false).withEmptyDataDirectory(),
                         WAIT, "the published primary's data directory is empty"),

@@ -105,6 +105,14 @@ public record ClusterPaths(String root, String cluster) {
         return removals() + "/" + Names.requireValid("node id", id);
     }
 
+    /**
+     * The bootstrap claim ({@code bootstrap.method: initdb}): created once by the node that
+     * creates the cluster, so that no two ever do.
+     */
+    public String initialize() {
+        return base() + "/initialize";
+    }
+
     public String heartbeats() {
         return base() + "/heartbeat";
     }
