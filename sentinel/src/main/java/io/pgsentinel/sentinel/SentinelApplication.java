@@ -50,6 +50,8 @@ public final class SentinelApplication extends Application<SentinelConfiguration
         bootstrap.addCommand(new ControlCommands.Switchover());
         bootstrap.addCommand(new ControlCommands.Reinit());
         bootstrap.addCommand(new ControlCommands.Remove());
+        bootstrap.addCommand(new ControlCommands.Restart());
+        bootstrap.addCommand(new ControlCommands.Reload());
     }
 
     @Override

@@ -257,4 +257,232 @@ public final class ControlCommands {
             });
         }
     }
+
+    /**
+     * {@code restart config.yml [--member NODE | --all] [--pending] [--in-place] [--wait 300]}: a
+     * rolling restart, replicas first, one at a time, each streaming again before the next, the
+     * primary last by a switchover (or in place); never two members down at once.
+     */
+    public static final class Restart extends ConfiguredCommand<SentinelConfiguration> {
+        public Restart() {
+            super("restart", "Rolling restart: replicas one at a time, then the primary by a switchover");
+        }
+
+        @Override
+        public void configure(Subparser subparser) {
+            super.configure(subparser);
+            subparser.addArgument("--member").dest("member").help("restart this member only");
+            subparser.addArgument("--all").dest("all").action(net.sourceforge.argparse4j.impl.Arguments.storeTrue())
+                    .help("restart every member");
+            subparser.addArgument("--pending").dest("pending").action(net.sourceforge.argparse4j.impl.Arguments.storeTrue())
+                    .help("only members whose settings wait for a restart (pg_settings.pending_restart)");
+            subparser.addArgument("--in-place").dest("inPlace").action(net.sourceforge.argparse4j.impl.Arguments.storeTrue())
+                    .help("restart the primary where it is (a short outage) instead of switching over");
+            subparser.addArgument("--wait").dest("wait").setDefault("300").help("seconds to wait for each member");
+        }
+
+        @Override
+        protected void run(Bootstrap<SentinelConfiguration> b, Namespace n, SentinelConfiguration c) {
+            CliMain.exit(() -> {
+                String member = n.getString("member");
+                boolean all = Boolean.TRUE.equals(n.getBoolean("all"));
+                boolean pending = Boolean.TRUE.equals(n.getBoolean("pending"));
+                boolean inPlace = Boolean.TRUE.equals(n.getBoolean("inPlace"));
+                if ((member == null) == !all) {
+                    throw new CliFailure(1, "restart needs either --member NODE or --all");
+                }
+                Duration each = Duration.ofSeconds(seconds(n.getString("wait")));
+                try (ClusterReader reader = ClusterReader.open(c, Duration.ofSeconds(5))) {
+                    Topology t = reader.cache.topology().map(v -> v.topology()).orElse(null);
+                    if (t == null) {
+                        throw new CliFailure(EXIT_REFUSED, "restart refused: no topology is published yet");
+                    }
+                    java.util.List<String> targets = new java.util.ArrayList<>(member != null ? java.util.List.of(member)
+                            : reader.cache.nodes().keySet().stream().sorted().toList());
+                    for (String target : targets) {
+                        if (!reader.cache.nodes().containsKey(target)) {
+                            throw new CliFailure(EXIT_REFUSED, "restart refused: unknown member '" + target + "'");
+                        }
+                    }
+                    if (pending) {
+                        targets.removeIf(x -> {
+                            var r = reader.cache.members().get(x);
+                            return r == null || !r.pendingRestart();
+                        });
+                        if (targets.isEmpty()) {
+                            System.out.println("Nothing to restart: no member has a setting waiting for a restart.");
+                            return 0;
+                        }
+                    }
+                    String primary = t.primary().id();
+                    // replicas first, the primary last
+                    targets.sort(java.util.Comparator.comparing((String x) -> x.equals(primary)).thenComparing(x -> x));
+                    System.out.println("Rolling restart of " + String.join(", ", targets) + ", one at a time.");
+                    for (String target : targets) {
+                        awaitHealthy(reader, each);
+                        long start = System.nanoTime();
+                        Topology now = reader.cache.topology().map(v -> v.topology()).orElseThrow();
+                        if (target.equals(now.primary().id()) && !inPlace) {
+                            switchOverFrom(reader, target, each);
+                        } else {
+                            restartOne(reader, target, target.equals(now.primary().id()), each);
+                        }
+                        System.out.printf("%s: restarted, %s again after %.1f s%n", target,
+                                target.equals(reader.cache.topology().map(v -> v.topology().primary().id()).orElse(""))
+                                        ? "the primary" : "streaming", (System.nanoTime() - start) / 1e9);
+                    }
+                    awaitHealthy(reader, each);
+                    System.out.println("Done: " + targets.size() + " member(s) restarted, the cluster is healthy.");
+                    return 0;
+                }
+            });
+        }
+
+        /** Every member up: the primary running, every replica streaming, every sentinel reporting. */
+        private static void awaitHealthy(ClusterReader reader, Duration timeout) throws Exception {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            String last = "";
+            while (System.nanoTime() < deadline) {
+                Topology t = reader.cache.topology().map(v -> v.topology()).orElse(null);
+                var reports = reader.cache.members();
+                if (t != null) {
+                    var pr = reports.get(t.primary().id());
+                    boolean primaryUp = pr != null && pr.running() && pr.role() == io.pgsentinel.sentinel.model.Role.PRIMARY;
+                    boolean replicasUp = t.replicas().stream().allMatch(r -> r.state().json().equals("streaming"))
+                            && reader.cache.nodes().keySet().stream().allMatch(reports::containsKey);
+                    if (primaryUp && replicasUp && reader.cache.documentsUnder("restart/").isEmpty()) {
+                        return;
+                    }
+                    last = "primary " + t.primary().id() + (primaryUp ? " up" : " not running") + "; " + t.replicas()
+                            .stream().map(r -> r.id() + " " + r.state().json())
+                            .collect(java.util.stream.Collectors.joining(", "));
+                }
+                Thread.sleep(200);
+            }
+            throw new CliFailure(EXIT_FAILED, "stopped: the cluster is not healthy, and a restart would take a second "
+                    + "member down (" + last + ")");
+        }
+
+        private static void restartOne(ClusterReader reader, String target, boolean isPrimary, Duration timeout)
+                throws Exception {
+            var r = new OperatorRequests(reader.session, Duration.ofSeconds(5)).requestRestart(target, "cli");
+            if (!r.created()) {
+                throw new CliFailure(EXIT_REFUSED, "a restart of " + target + " is already requested");
+            }
+            System.out.println(target + ": restarting" + (isPrimary ? " in place (writes pause meanwhile)" : ""));
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (!reader.cache.document("restart/" + target).isPresent() && System.nanoTime() < deadline) {
+                Thread.sleep(50); // our own copy of ZooKeeper must first see the request we wrote
+            }
+            while (System.nanoTime() < deadline) {
+                var report = reader.cache.members().get(target);
+                boolean done = !reader.cache.document("restart/" + target).isPresent() && report != null
+                        && "ok".equals(report.state()) && report.running()
+                        && (isPrimary ? report.role() == io.pgsentinel.sentinel.model.Role.PRIMARY : report.isStreaming());
+                if (done) {
+                    return;
+                }
+                Thread.sleep(200);
+            }
+            throw new CliFailure(EXIT_FAILED, target + " did not come back within " + timeout.toSeconds()
+                    + " s: see its sentinel's log");
+        }
+
+        private static void switchOverFrom(ClusterReader reader, String primary, Duration timeout) throws Exception {
+            Topology t = reader.cache.topology().map(v -> v.topology()).orElseThrow();
+            SwitchoverCheck.Verdict v = SwitchoverCheck.check(t, reader.cache.nodes(), reader.cache.members(), null,
+                    reader.cache.document("switchover").isPresent(), false);
+            if (!v.accepted()) {
+                throw new CliFailure(EXIT_REFUSED, "the primary " + primary + " cannot be switched over: " + v.refusal()
+                        + " (--in-place restarts it where it is)");
+            }
+            var r = new OperatorRequests(reader.session, Duration.ofSeconds(5)).requestSwitchover(v.candidate(), "cli restart");
+            if (!r.created()) {
+                throw new CliFailure(EXIT_REFUSED, "a switchover is already requested or running");
+            }
+            System.out.println(primary + ": the primary, switching over to " + v.candidate()
+                    + " (it restarts as a replica)");
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (System.nanoTime() < deadline) {
+                Topology now = reader.cache.topology().map(x -> x.topology()).orElse(null);
+                var report = reader.cache.members().get(primary);
+                if (now != null && now.epoch() > t.epoch() && !now.primary().id().equals(primary) && report != null
+                        && "ok".equals(report.state()) && report.isStreaming()) {
+                    return;
+                }
+                Thread.sleep(200);
+            }
+            throw new CliFailure(EXIT_FAILED, "the switchover away from " + primary + " did not finish within "
+                    + timeout.toSeconds() + " s: see `status`");
+        }
+    }
+
+    /** {@code reload config.yml [--member NODE]}: every member (or one) reads its configuration files again. */
+    public static final class Reload extends ConfiguredCommand<SentinelConfiguration> {
+        public Reload() {
+            super("reload", "Reload the configuration of every member's server (pg_reload_conf), or of one");
+        }
+
+        @Override
+        public void configure(Subparser subparser) {
+            super.configure(subparser);
+            subparser.addArgument("--member").dest("member").help("reload this member only");
+            subparser.addArgument("--wait").dest("wait").setDefault("30").help("seconds to wait for the members");
+        }
+
+        @Override
+        protected void run(Bootstrap<SentinelConfiguration> b, Namespace n, SentinelConfiguration c) {
+            CliMain.exit(() -> {
+                String member = n.getString("member");
+                long deadline = System.nanoTime() + Duration.ofSeconds(seconds(n.getString("wait"))).toNanos();
+                try (ClusterReader reader = ClusterReader.open(c, Duration.ofSeconds(5))) {
+                    java.util.List<String> targets = member != null ? java.util.List.of(member)
+                            : reader.cache.members().keySet().stream().sorted().toList();
+                    if (member != null && !reader.cache.members().containsKey(member)) {
+                        throw new CliFailure(EXIT_REFUSED, "reload refused: " + member + " has no running sentinel");
+                    }
+                    var requests = new OperatorRequests(reader.session, Duration.ofSeconds(5));
+                    for (String target : targets) {
+                        requests.requestReload(target, "cli");
+                    }
+                    // read from ZooKeeper itself: our cache may never see a request answered at once
+                    java.util.List<String> left = new java.util.ArrayList<>(targets);
+                    while (!left.isEmpty() && System.nanoTime() < deadline) {
+                        java.util.List<String> answered = new java.util.ArrayList<>();
+                        for (String x : left) {
+                            var e = reader.session.await(cb -> reader.session.client().checkExists().inBackground(cb)
+                                    .forPath(reader.session.paths().reload(x)), Duration.ofSeconds(5));
+                            if (e.getStat() == null) {
+                                answered.add(x);
+                            }
+                        }
+                        left.removeAll(answered);
+                        if (!left.isEmpty()) {
+                            Thread.sleep(100);
+                        }
+                    }
+                    if (!left.isEmpty()) {
+                        throw new CliFailure(EXIT_FAILED, "no reload by " + String.join(", ", left) + " in time: see "
+                                + "their sentinels' logs");
+                    }
+                    System.out.println("Reloaded: " + String.join(", ", targets) + ".");
+                    var pendingNow = reader.cache.members().values().stream().filter(r -> r.pendingRestart())
+                            .map(r -> r.id()).sorted().toList();
+                    if (!pendingNow.isEmpty()) {
+                        System.out.println("Waiting for a restart: " + String.join(", ", pendingNow)
+                                + " (pg-sentinel restart --all --pending).");
+                    }
+                    return 0;
+                }
+            });
+        }
+    }
+
+    private static long seconds(String value) throws CliFailure {
+        try {
+            return Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            throw new CliFailure(1, "--wait must be a number of seconds");
+        }
+    }
 }

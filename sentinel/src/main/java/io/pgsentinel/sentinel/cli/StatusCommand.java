@@ -58,10 +58,8 @@ public final class StatusCommand extends ConfiguredCommand<SentinelConfiguration
     /** The member's state, with what its sentinel is doing when it rejoins ("rejoining: cloning 43% (...)"). */
     static String stateShown(ClusterStatus.Member m) {
         String doing = m.sentinelState();
-        if (doing != null && doing.startsWith("rejoining: ")) {
-            return doing;
-        }
-        return m.state();
+        String state = doing != null && doing.startsWith("rejoining: ") ? doing : m.state();
+        return m.pendingRestart() ? state + ", restart pending" : state;
     }
 
     static void print(PrintStream out, String cluster, long epoch, boolean paused, String leader,

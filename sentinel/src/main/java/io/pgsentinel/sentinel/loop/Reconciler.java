@@ -202,6 +202,26 @@ public final class Reconciler {
             }
             lastLogged = action;
         }
+        var reload = pendingRequest("reload/");
+        if (reload.isPresent() && local != null && local.running()) {
+            String requestId = reload.get();
+            inBackground("ok", action, () -> {
+                try {
+                    admin.reload(control.host(), control.port(), SQL_TIMEOUT);
+                    LOG.info("local: configuration reloaded on request");
+                } finally {
+                    answer("reload/", requestId);
+                }
+            });
+            return false;
+        }
+        if (action.kind() == LocalAction.Kind.NONE) {
+            var restart = pendingRequest("restart/");
+            if (restart.isPresent()) {
+                restartServer(restart.get());
+                return true;
+            }
+        }
         try {
             boolean acted = act(action, topology);
             lastFailure = "";
@@ -358,36 +378,64 @@ public final class Reconciler {
 
     /** The id of the reinit request for this node that is not yet answered, if any. */
     private java.util.Optional<String> pendingReinit() {
-        return cache.document("reinit/" + id).map(doc -> {
+        return pendingRequest("reinit/");
+    }
+
+    /** The id of this node's request under {@code prefix} ("reinit/", "restart/") not yet answered, if any. */
+    private java.util.Optional<String> pendingRequest(String prefix) {
+        return cache.document(prefix + id).map(doc -> {
             try {
                 return Fields.text(Fields.parseObject(doc), "id", "");
             } catch (Exception e) {
                 return "";
             }
-        }).filter(rid -> !rid.equals(answeredReinit));
+        }).filter(rid -> !rid.equals(answered.get(prefix)));
     }
 
+    private final java.util.Map<String, String> answered = new java.util.concurrent.ConcurrentHashMap<>();
+
     /**
-     * Answers the request {@code reinitId}: it counts as answered at once (this cache sees the
-     * deletion a moment later, and must not clone again meanwhile), and is deleted without
-     * blocking the cycle.
+     * An operator's restart ({@code pg-sentinel restart}, one member at a time): a fast stop and a
+     * start, in the background; the request is answered either way, the log says how it went.
      */
-    private void removeReinitRequest(String reinitId) {
-        answeredReinit = reinitId;
+    private void restartServer(String requestId) {
+        busy = "restarting";
+        rejoinThread.execute(() -> {
+            long start = clock.nowMillis();
+            try {
+                control.stop(Duration.ofSeconds(60), false);
+                control.start(START_TIMEOUT);
+                LOG.info("local: restarted the server on request in {} ms", clock.nowMillis() - start);
+            } catch (Exception e) {
+                LOG.warn("local: restart on request failed: {}", e.getMessage());
+            } finally {
+                answer("restart/", requestId);
+                busy = null;
+            }
+        });
+    }
+
+    /** Marks {@code requestId} answered at once (the cache sees its deletion a moment later) and deletes it. */
+    private void answer(String prefix, String requestId) {
+        answered.put(prefix, requestId);
+        String path = session.paths().base() + "/" + prefix + id;
         try {
             session.client().delete().inBackground((client, event) -> {
                 if (event.getResultCode() != 0 && event.getResultCode()
                         != org.apache.zookeeper.KeeperException.Code.NONODE.intValue()) {
-                    LOG.warn("local: could not remove the reinit request of {} (code {}): it is answered, and "
-                            + "removed at the next start", id, event.getResultCode());
+                    LOG.warn("local: could not remove {} (code {})", path, event.getResultCode());
                 }
-            }).forPath(session.paths().reinit(id));
+            }).forPath(path);
         } catch (Exception e) {
-            LOG.warn("local: could not remove the reinit request of {}: {}", id, e.toString());
+            LOG.warn("local: could not remove {}: {}", path, e.toString());
         }
     }
 
-    private volatile String answeredReinit = "";
+    private void removeReinitRequest(String reinitId) {
+        answer("reinit/", reinitId);
+    }
+
+
 
     /** While a clone runs: its progress, as the source sees it, in the report ("rejoining: cloning 43% (...)"). */
     private void showCloneProgress(PgControl.Upstream up) {

@@ -23,11 +23,19 @@ import java.util.List;
  *                       "starting", "stopped"...
  * @param error          the probe's error, without secrets, "" when none
  * @param configuredUpstream replica: host:port of its primary_conninfo, "" when none
+ * @param pendingRestart     a changed setting waits for a restart (pg_settings.pending_restart)
  */
 public record MemberReport(String id, Instant at, boolean running, Role role, long timeline, long flushLsn,
                            long receiveLsn, long replayLsn, String receiverStatus, String upstreamHost,
                            int upstreamPort, List<Standby> standbys, String state, String error,
-                           String configuredUpstream) {
+                           String configuredUpstream, boolean pendingRestart) {
+    public MemberReport(String id, Instant at, boolean running, Role role, long timeline, long flushLsn,
+                        long receiveLsn, long replayLsn, String receiverStatus, String upstreamHost, int upstreamPort,
+                        List<Standby> standbys, String state, String error, String configuredUpstream) {
+        this(id, at, running, role, timeline, flushLsn, receiveLsn, replayLsn, receiverStatus, upstreamHost,
+                upstreamPort, standbys, state, error, configuredUpstream, false);
+    }
+
     public MemberReport(String id, Instant at, boolean running, Role role, long timeline, long flushLsn,
                         long receiveLsn, long replayLsn, String receiverStatus, String upstreamHost, int upstreamPort,
                         List<Standby> standbys, String state, String error) {
@@ -58,7 +66,7 @@ public record MemberReport(String id, Instant at, boolean running, Role role, lo
         return o != null && running == o.running && role == o.role && timeline == o.timeline
                 && receiverStatus.equals(o.receiverStatus) && upstreamHost.equals(o.upstreamHost)
                 && upstreamPort == o.upstreamPort && state.equals(o.state) && error.equals(o.error)
-                && configuredUpstream.equals(o.configuredUpstream)
+                && configuredUpstream.equals(o.configuredUpstream) && pendingRestart == o.pendingRestart
                 && standbys.stream().map(s -> s.name() + s.state() + s.syncState()).toList()
                 .equals(o.standbys.stream().map(s -> s.name() + s.state() + s.syncState()).toList());
     }

@@ -118,6 +118,7 @@ public final class ModelCodec {
         }
         o.put("state", r.state());
         o.put("error", r.error());
+        o.put("pendingRestart", r.pendingRestart());
         return o;
     }
 
@@ -148,7 +149,8 @@ public final class ModelCodec {
                 Fields.optionalText(receiver, "host", "receiver").orElse(""),
                 Fields.optionalInteger(receiver, "port", "receiver", 0, 65535).orElse(0L).intValue(), standbys,
                 Fields.optionalText(o, "state", "").orElse("ok"), Fields.optionalText(o, "error", "").orElse(""),
-                Fields.optionalText(receiver, "configured", "receiver").orElse(""));
+                Fields.optionalText(receiver, "configured", "receiver").orElse(""),
+                o.has("pendingRestart") && Fields.bool(o, "pendingRestart", "", false));
     }
 
     // votes/<id>

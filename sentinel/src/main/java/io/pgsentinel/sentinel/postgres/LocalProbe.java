@@ -26,7 +26,8 @@ public final class LocalProbe {
                    (SELECT sender_host FROM pg_stat_wal_receiver),
                    (SELECT sender_port FROM pg_stat_wal_receiver),
                    (SELECT timeline_id FROM pg_control_checkpoint()),
-                   current_setting('primary_conninfo')
+                   current_setting('primary_conninfo'),
+                   (SELECT count(*) > 0 FROM pg_settings WHERE pending_restart)
             """;
     private static final String STANDBYS_SQL = """
             SELECT application_name, state, flush_lsn::text, replay_lsn::text, sync_state
@@ -68,6 +69,7 @@ public final class LocalProbe {
                     String senderHost;
                     int senderPort;
                     String configured;
+                    boolean pendingRestart;
                     try (ResultSet rs = s.executeQuery(STATUS_SQL)) {
                         rs.next();
                         recovery = rs.getBoolean(1);
@@ -81,6 +83,7 @@ public final class LocalProbe {
                         senderPort = rs.getInt(9);
                         long checkpointTimeline = rs.getLong(10);
                         configured = recovery ? upstreamOf(rs.getString(11)) : "";
+                        pendingRestart = rs.getBoolean(12);
                         // a replica that does not stream shows no received timeline, and its checkpoint's
                         // lags behind a timeline switch: remember the newest it streamed on
                         if (recovery && receivedTimeline > 0) {
@@ -100,7 +103,7 @@ public final class LocalProbe {
                     }
                     return new MemberReport(id, Instant.now(), true, recovery ? Role.REPLICA : Role.PRIMARY, timeline,
                             lsn(flush), lsn(receive), lsn(replay), receiverStatus, senderHost, senderPort, standbys,
-                            sentinelState, "", configured);
+                            sentinelState, "", configured, pendingRestart);
                 }
             });
         } catch (SQLException e) {

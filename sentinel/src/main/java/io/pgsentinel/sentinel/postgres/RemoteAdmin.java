@@ -226,6 +226,16 @@ public final class RemoteAdmin {
         });
     }
 
+    /** pg_reload_conf() on the server: its configuration files read again. */
+    public void reload(String host, int port, Duration timeout) throws SQLException {
+        jdbc.call(host, port, timeout, c -> {
+            try (Statement s = c.createStatement()) {
+                s.execute("SELECT pg_reload_conf()");
+            }
+            return null;
+        });
+    }
+
     public void checkpoint(String host, int port, Duration timeout) throws SQLException {
         jdbc.call(host, port, timeout, c -> {
             try (Statement s = c.createStatement()) {

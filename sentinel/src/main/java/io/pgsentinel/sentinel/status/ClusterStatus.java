@@ -27,7 +27,8 @@ public final class ClusterStatus {
     /** One member's line, also the rows of {@code status}. */
     public record Member(String id, String host, int port, String role, String state, boolean sentinelUp, Long timeline,
                          String flushLsn, String receiveLsn, String replayLsn, Long lagBytes, String server,
-                         String sentinelState, String error, int priority, boolean noFailover, String api) {
+                         String sentinelState, String error, int priority, boolean noFailover, String api,
+                         boolean pendingRestart) {
     }
 
     /** The leader's latest decision, as written to ZooKeeper (or held by the leader itself). */
@@ -55,7 +56,7 @@ public final class ClusterStatus {
                     lsn(r == null ? -1 : r.receiveLsn()), lsn(r == null ? -1 : r.replayLsn()),
                     replica == null ? null : replica.lagBytes(), r == null ? null : r.role().json(),
                     r == null ? null : r.state(), r == null || r.error().isEmpty() ? null : r.error(), n.priority(),
-                    n.noFailover(), n.apiUrl()));
+                    n.noFailover(), n.apiUrl(), r != null && r.pendingRestart()));
         }
         return members;
     }
@@ -85,6 +86,7 @@ public final class ClusterStatus {
             o.put("server", m.server());
             o.put("sentinelState", m.sentinelState());
             o.put("error", m.error());
+            o.put("pendingRestart", m.pendingRestart());
             ObjectNode tags = o.putObject("tags");
             tags.put("priority", m.priority());
             tags.put("nofailover", m.noFailover());
@@ -120,7 +122,7 @@ public final class ClusterStatus {
                     text(m, "receiveLsn"), text(m, "replayLsn"), m.path("lagBytes").isNumber() ? m.path("lagBytes").asLong()
                     : null, text(m, "server"), text(m, "sentinelState"), text(m, "error"),
                     m.path("tags").path("priority").asInt(), m.path("tags").path("nofailover").asBoolean(),
-                    text(m, "api")));
+                    text(m, "api"), m.path("pendingRestart").asBoolean(false)));
         }
         return members;
     }

@@ -105,7 +105,8 @@ public final class ClusterCache implements Managed {
                 Vote v = ModelCodec.vote(bytes);
                 requireNamedAfterPath(v.voter(), relative);
                 votes.put(v.voter(), new VoteSeen(v, clock.nowMillis()));
-            } else if (relative.startsWith("reinit/") || relative.startsWith("remove/")) {
+            } else if (relative.startsWith("reinit/") || relative.startsWith("remove/") || relative.startsWith("restart/")
+                    || relative.startsWith("reload/")) {
                 // a re-clone moves a data directory aside: only a well-formed request naming its node counts
                 requireNamedAfterPath(Fields.text(Fields.parseObject(bytes), "node", ""), relative);
                 documents.put(relative, bytes);

@@ -76,6 +76,16 @@ public final class OperatorRequests {
         return requestFor(session.paths().removal(node), node, by);
     }
 
+    /** Writes a restart request for {@code node}; {@code created} is false when one is already pending. */
+    public Requested requestRestart(String node, String by) throws Exception {
+        return requestFor(session.paths().restart(node), node, by);
+    }
+
+    /** Writes a reload request for {@code node}; {@code created} is false when one is already pending. */
+    public Requested requestReload(String node, String by) throws Exception {
+        return requestFor(session.paths().reload(node), node, by);
+    }
+
     private Requested requestFor(String path, String node, String by) throws Exception {
         String id = UUID.randomUUID().toString();
         ObjectNode doc = Fields.mapper().createObjectNode();

@@ -165,6 +165,80 @@ class NodeLifecycleIT extends ClusterTest {
         sampler.assertNeverTwoWritable();
     }
 
+    /**
+     * A setting that needs a restart, changed on every member and reloaded: status says "restart
+     * pending"; {@code restart --all --pending} restarts the replicas one at a time, then switches
+     * over from the primary (which restarts as a replica); the topology, sampled all along, never
+     * shows two members down, and nothing is left pending.
+     */
+    @Test
+    void aRollingRestartAppliesPendingSettingsOneMemberAtATimeThePrimaryBySwitchover() throws Exception {
+        cluster = SentinelCluster.start(2, y -> y);
+        cluster.awaitTopology("a healthy topology", t -> t.primary().id().equals("node1")
+                && states(t).equals("node2=streaming,node3=streaming"));
+        sampler = new WriteSampler(cluster);
+        String config = cluster.sentinel("node2").config().toString();
+        for (PgNode n : cluster.pg().nodes()) {
+            n.execute("ALTER SYSTEM SET shared_buffers = '48MB'");
+        }
+        ChildJvm reload = cli("reload", config);
+        assertThat(reload.awaitExit(Duration.ofSeconds(60))).as(reload.logText()).isEqualTo(0);
+        assertThat(reload.logText()).contains("Reloaded: node1, node2, node3.");
+        Await.until("every member to report a restart pending", SentinelCluster.WAIT, () -> {
+            var members = Http.get(cluster.sentinel("node3").url("/cluster")).json().get("members");
+            int pending = 0;
+            for (var m : members) {
+                pending += m.get("pendingRestart").asBoolean() ? 1 : 0;
+            }
+            return pending == 3;
+        });
+        ChildJvm status = cli("status", config);
+        status.awaitExit(Duration.ofSeconds(60));
+        assertThat(status.logText()).contains("streaming, restart pending");
+
+        // the servers, sampled every 20 ms while the restart rolls: how many are down at once
+        java.util.concurrent.atomic.AtomicInteger mostDown = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean watching = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread watcher = new Thread(() -> {
+            while (watching.get()) {
+                int down = (int) cluster.pg().nodes().stream().filter(n -> !n.isRunning()).count();
+                mostDown.accumulateAndGet(down, Math::max);
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        watcher.start();
+        ChildJvm restart = cli("restart", config, "--all", "--pending", "--wait", "120");
+        int exit = restart.awaitExit(Duration.ofSeconds(400));
+        watching.set(false);
+        watcher.join();
+        String out = restart.logText();
+        assertThat(exit).as(out).isEqualTo(0);
+        assertThat(out).contains("Rolling restart of node2, node3, node1, one at a time.")
+                .contains("node1: the primary, switching over to").contains("Done: 3 member(s) restarted");
+        assertThat(out.indexOf("node2: restarted")).isLessThan(out.indexOf("node3: restarted"));
+        assertThat(out.indexOf("node3: restarted")).isLessThan(out.indexOf("node1: the primary"));
+        assertThat(mostDown.get()).as("servers down at once").isEqualTo(1);
+        Topology after = cluster.topologyInZooKeeper();
+        assertThat(after.epoch()).isEqualTo(2);
+        assertThat(after.primary().id()).isIn("node2", "node3");
+        for (PgNode n : cluster.pg().nodes()) {
+            assertThat(n.query("SHOW shared_buffers")).as(n.name()).isEqualTo("48MB");
+            assertThat(n.query("SELECT count(*) FROM pg_settings WHERE pending_restart")).as(n.name()).isEqualTo("0");
+        }
+        ChildJvm again = cli("restart", config, "--all", "--pending");
+        assertThat(again.awaitExit(Duration.ofSeconds(60))).isEqualTo(0);
+        assertThat(again.logText()).contains("Nothing to restart");
+        sampler.assertNeverTwoWritable();
+    }
+
+    private static ChildJvm cli(String... args) {
+        return ChildJvm.builder("cli-" + args[0], SentinelApplication.class.getName()).args(args).start();
+    }
+
     private static ChildJvm removeCli(String config, String node) {
         return ChildJvm.builder("cli-remove-" + node, SentinelApplication.class.getName())
                 .args("remove", config, node, "--wait", "60").start();

@@ -96,6 +96,20 @@ public record ClusterPaths(String root, String cluster) {
         return reinits() + "/" + Names.requireValid("node id", id);
     }
 
+    /** Pending restart requests: {@code restart/<id>}, carried out and removed by that node's sentinel. */
+    public String restarts() {
+        return base() + "/restart";
+    }
+
+    public String restart(String id) {
+        return restarts() + "/" + Names.requireValid("node id", id);
+    }
+
+    /** Pending reload requests: {@code reload/<id>}, carried out and removed by that node's sentinel. */
+    public String reload(String id) {
+        return base() + "/reload/" + Names.requireValid("node id", id);
+    }
+
     /** Pending removal requests: {@code remove/<id>}, carried out (or refused) by the leader. */
     public String removals() {
         return base() + "/remove";
