@@ -17,6 +17,16 @@ public class ReplicationConfig {
     @JsonProperty
     public String passwordFile = "";
 
+    /**
+     * Optional: how a new or re-cloned node gets its copy, e.g. a pgBackRest or WAL-G restore,
+     * run with {@code sh -c} as the data directory's owner; {dataDirectory}, {host}, {port} (the
+     * primary's) and {node} are replaced. Its copy must be a base backup of this cluster; the
+     * sentinel then makes it a standby of the primary. When it fails, pg_basebackup clones.
+     */
+    @NotNull
+    @JsonProperty
+    public String cloneCommand = "";
+
     /** {@code off} or {@code quorum}. */
     @NotEmpty
     @JsonProperty

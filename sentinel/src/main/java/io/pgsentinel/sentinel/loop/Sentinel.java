@@ -70,6 +70,7 @@ public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelVie
                 c.postgres.sslRootCert);
         PgControl control = new PgControl(Path.of(c.postgres.binDirectory), Path.of(c.postgres.dataDirectory),
                 c.node.host, c.postgres.port, c.postgres.startCommand, c.postgres.stopCommand, jdbc, replication);
+        control.cloneCommand(c.replication.cloneCommand);
         RemoteAdmin admin = new RemoteAdmin(jdbc);
         RegisteredNode self = new RegisteredNode(c.node.id, c.node.host, c.postgres.port, c.node.tags.priority,
                 c.node.tags.nofailover, c.apiUrl());

@@ -70,6 +70,13 @@ public final class PgControl {
         return Command.run(asOwner(command), timeout, dataDirectory.getParent());
     }
 
+    private volatile String cloneCommand = "";
+
+    /** replication.cloneCommand: how a clone is made before pg_basebackup (empty: pg_basebackup only). */
+    public void cloneCommand(String command) {
+        this.cloneCommand = command == null ? "" : command;
+    }
+
     /** The address the server listens on, as the sentinel reaches it (node.host). */
     public String host() {
         return host;
@@ -319,6 +326,32 @@ public final class PgControl {
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot move " + dataDirectory + " aside before cloning", e);
+        }
+        if (!cloneCommand.isBlank()) {
+            String expanded = cloneCommand.replace("{dataDirectory}", dataDirectory.toString())
+                    .replace("{host}", source.host()).replace("{port}", Integer.toString(source.port()))
+                    .replace("{node}", applicationName);
+            Command.Result r = Command.run(asOwnerWithEnv(List.of("sh", "-c", expanded)), timeout, dataDirectory.getParent());
+            if (r.exitCode() == 0 && Files.exists(dataDirectory.resolve("PG_VERSION"))) {
+                LOG.info("cloned by replication.cloneCommand");
+                configureStandby(source, applicationName);
+                return;
+            }
+            LOG.warn("replication.cloneCommand did not make a copy (exit {}: {}): cloning with pg_basebackup instead",
+                    r.exitCode(), lastLines(r.output()));
+            try {
+                if (Files.isDirectory(dataDirectory)) {
+                    // what the failed command left: this clone's own, never the old data (moved aside above);
+                    // the directory itself stays (it may be a mount point)
+                    try (Stream<Path> children = Files.list(dataDirectory)) {
+                        for (Path child : children.toList()) {
+                            deleteTree(child);
+                        }
+                    }
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot clear what the failed clone command left in " + dataDirectory, e);
+            }
         }
         List<String> command = List.of(bin("pg_basebackup"), "-d", replication.sourceServer(source)
                         + " application_name=" + Replication.cloneApplicationName(applicationName),

@@ -235,6 +235,36 @@ class NodeLifecycleIT extends ClusterTest {
         sampler.assertNeverTwoWritable();
     }
 
+    /**
+     * replication.cloneCommand makes the copy (here a pg_basebackup of its own that leaves a
+     * marker); one that fails falls back to pg_basebackup: both replicas stream again.
+     */
+    @Test
+    void aCloneCommandMakesTheCopyAndAFailingOneFallsBackToPgBasebackup() throws Exception {
+        String basebackup = io.pgsentinel.localcluster.PgInstall.find().bin("pg_basebackup").toString();
+        String own = basebackup + " -h {host} -p {port} -U postgres -D {dataDirectory} -X stream -c fast"
+                + " && echo {node} > {dataDirectory}/cloned-by-command";
+        cluster = SentinelCluster.start(2, y -> y.contains("  id: node3\n")
+                ? y + "replication:\n  cloneCommand: \"" + own + "\"\n"
+                : y.contains("  id: node2\n") ? y + "replication:\n  cloneCommand: \"exit 3\"\n" : y);
+        cluster.awaitTopology("a healthy topology", t -> t.primary().id().equals("node1")
+                && states(t).equals("node2=streaming,node3=streaming"));
+        sampler = new WriteSampler(cluster);
+        String config = cluster.sentinel("node1").config().toString();
+        for (String node : List.of("node3", "node2")) {
+            ChildJvm reinit = cli("reinit", config, node, "--wait", "120");
+            assertThat(reinit.awaitExit(Duration.ofSeconds(150))).as(reinit.logText()).isEqualTo(0);
+        }
+        Path marker = cluster.pg().node("node3").dataDirectory().resolve("cloned-by-command");
+        assertThat(Files.readString(marker).strip()).isEqualTo("node3");
+        assertThat(cluster.sentinel("node3").log()).contains("cloned by replication.cloneCommand");
+        assertThat(cluster.sentinel("node2").log()).contains("replication.cloneCommand did not make a copy (exit 3")
+                .contains("reinit of node2 done");
+        assertThat(cluster.pg().node("node2").dataDirectory().resolve("cloned-by-command")).doesNotExist();
+        cluster.awaitTopology("both replicas streaming", t -> states(t).equals("node2=streaming,node3=streaming"));
+        sampler.assertNeverTwoWritable();
+    }
+
     private static ChildJvm cli(String... args) {
         return ChildJvm.builder("cli-" + args[0], SentinelApplication.class.getName()).args(args).start();
     }
