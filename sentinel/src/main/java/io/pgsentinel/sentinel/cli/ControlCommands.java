@@ -72,12 +72,7 @@ public final class ControlCommands {
         protected void run(Bootstrap<SentinelConfiguration> b, Namespace n, SentinelConfiguration c) {
             CliMain.exit(() -> {
                 String to = n.getString("to");
-                long waitSeconds;
-                try {
-                    waitSeconds = Long.parseLong(n.getString("wait"));
-                } catch (NumberFormatException e) {
-                    throw new CliFailure(1, "--wait must be a number of seconds");
-                }
+                long waitSeconds = seconds(n.getString("wait"));
                 try (ClusterReader reader = ClusterReader.open(c, Duration.ofSeconds(5))) {
                     Topology t = reader.cache.topology().map(v -> v.topology()).orElse(null);
                     SwitchoverCheck.Verdict v = SwitchoverCheck.check(t, reader.cache.nodes(), reader.cache.members(), to,
@@ -136,125 +131,158 @@ public final class ControlCommands {
         }
     }
 
-    /** {@code reinit config.yml NODE [--wait 600]}: re-clones one replica and follows it until it streams again. */
-    public static final class Reinit extends ConfiguredCommand<SentinelConfiguration> {
-        public Reinit() {
-            super("reinit", "Re-clone one replica from the primary (its old data directory is kept once)");
+    /**
+     * A request about one node written to ZooKeeper ({@code reinit/<id>}, {@code remove/<id>}),
+     * then followed until its outcome: checked first with the pure check the API uses too.
+     */
+    private abstract static class NodeRequestCommand extends ConfiguredCommand<SentinelConfiguration> {
+        private final String verb;
+        private final String nodeHelp;
+        private final String defaultWait;
+
+        NodeRequestCommand(String name, String description, String verb, String nodeHelp, String defaultWait) {
+            super(name, description);
+            this.verb = verb;
+            this.nodeHelp = nodeHelp;
+            this.defaultWait = defaultWait;
         }
 
         @Override
         public void configure(Subparser subparser) {
             super.configure(subparser);
-            subparser.addArgument("node").help("the replica to re-clone");
-            subparser.addArgument("--wait").dest("wait").setDefault("600").help("seconds to wait for it to stream again");
+            subparser.addArgument("node").help(nodeHelp);
+            subparser.addArgument("--wait").dest("wait").setDefault(defaultWait).help("seconds to wait for the outcome");
         }
+
+        /** Why the request is refused now, or null. */
+        abstract String refusal(ClusterReader reader, String node);
+
+        abstract OperatorRequests.Requested request(OperatorRequests requests, String node) throws Exception;
+
+        /** Follows the request until {@code deadline}; returns the exit code or throws a failure. */
+        abstract int follow(ClusterReader reader, String node, long deadline) throws Exception;
+
+        /** The request's node below the cluster ("reinit/node2"). */
+        abstract String document(String node);
 
         @Override
         protected void run(Bootstrap<SentinelConfiguration> b, Namespace n, SentinelConfiguration c) {
             CliMain.exit(() -> {
                 String node = n.getString("node");
-                long waitSeconds;
-                try {
-                    waitSeconds = Long.parseLong(n.getString("wait"));
-                } catch (NumberFormatException e) {
-                    throw new CliFailure(1, "--wait must be a number of seconds");
-                }
+                long waitSeconds = seconds(n.getString("wait"));
                 try (ClusterReader reader = ClusterReader.open(c, Duration.ofSeconds(5))) {
-                    Topology t = reader.cache.topology().map(v -> v.topology()).orElse(null);
-                    var refusal = io.pgsentinel.sentinel.decision.ReinitCheck.check(t, reader.cache.nodes(), node,
-                            reader.cache.document("reinit/" + node).isPresent());
+                    String refusal = refusal(reader, node);
                     if (refusal != null) {
-                        throw new CliFailure(EXIT_REFUSED, "reinit refused: " + refusal.reason());
+                        throw new CliFailure(EXIT_REFUSED, getName() + " refused: " + refusal);
                     }
-                    var r = new OperatorRequests(reader.session, Duration.ofSeconds(5)).requestReinit(node, "cli");
+                    var r = request(new OperatorRequests(reader.session, Duration.ofSeconds(5)), node);
                     if (!r.created()) {
-                        throw new CliFailure(EXIT_REFUSED, "reinit refused: one is already requested for " + node);
+                        throw new CliFailure(EXIT_REFUSED, getName() + " refused: one is already requested for " + node);
                     }
-                    System.out.println("Reinit of " + node + " requested (" + r.id() + "); waiting for it...");
+                    System.out.println(verb + " of " + node + " requested (" + r.id() + "); waiting for it...");
                     long deadline = System.nanoTime() + Duration.ofSeconds(waitSeconds).toNanos();
-                    while (!reader.cache.document("reinit/" + node).isPresent() && System.nanoTime() < deadline) {
+                    while (!reader.cache.document(document(node)).isPresent() && System.nanoTime() < deadline) {
                         Thread.sleep(50); // our own copy of ZooKeeper must first see the request we wrote
                     }
-                    String shown = "";
-                    while (System.nanoTime() < deadline) {
-                        var report = reader.cache.members().get(node);
-                        String doing = report == null ? "its sentinel is not running" : report.state();
-                        if (!doing.equals(shown)) {
-                            System.out.println(node + ": " + doing);
-                            shown = doing;
-                        }
-                        boolean pending = reader.cache.document("reinit/" + node).isPresent();
-                        boolean streaming = reader.cache.topology().flatMap(v -> v.topology().replica(node))
-                                .map(x -> x.state().json().equals("streaming")).orElse(false);
-                        if (!pending && streaming && report != null && "ok".equals(report.state()) && report.isStreaming()) {
-                            System.out.println("Done: " + node + " is a fresh clone, streaming.");
-                            return 0;
-                        }
-                        Thread.sleep(200);
+                    int exit = follow(reader, node, deadline);
+                    if (exit >= 0) {
+                        return exit;
                     }
                     throw new CliFailure(EXIT_FAILED, "no outcome within " + waitSeconds + " s: see `status` and the "
-                            + "sentinel's log on " + node);
+                            + "sentinels' logs (the request stays pending)");
                 }
             });
         }
     }
 
+    /** {@code reinit config.yml NODE [--wait 600]}: re-clones one replica and follows it until it streams again. */
+    public static final class Reinit extends NodeRequestCommand {
+        public Reinit() {
+            super("reinit", "Re-clone one replica from the primary (its old data directory is kept once)", "Reinit",
+                    "the replica to re-clone", "600");
+        }
+
+        @Override
+        String refusal(ClusterReader reader, String node) {
+            Topology t = reader.cache.topology().map(v -> v.topology()).orElse(null);
+            var refusal = io.pgsentinel.sentinel.decision.ReinitCheck.check(t, reader.cache.nodes(), node,
+                    reader.cache.document(document(node)).isPresent());
+            return refusal == null ? null : refusal.reason();
+        }
+
+        @Override
+        OperatorRequests.Requested request(OperatorRequests requests, String node) throws Exception {
+            return requests.requestReinit(node, "cli");
+        }
+
+        @Override
+        String document(String node) {
+            return "reinit/" + node;
+        }
+
+        @Override
+        int follow(ClusterReader reader, String node, long deadline) throws Exception {
+            String shown = "";
+            while (System.nanoTime() < deadline) {
+                var report = reader.cache.members().get(node);
+                String doing = report == null ? "its sentinel is not running" : report.state();
+                if (!doing.equals(shown)) {
+                    System.out.println(node + ": " + doing);
+                    shown = doing;
+                }
+                boolean pending = reader.cache.document(document(node)).isPresent();
+                boolean streaming = reader.cache.topology().flatMap(v -> v.topology().replica(node))
+                        .map(x -> x.state().json().equals("streaming")).orElse(false);
+                if (!pending && streaming && report != null && "ok".equals(report.state()) && report.isStreaming()) {
+                    System.out.println("Done: " + node + " is a fresh clone, streaming.");
+                    return 0;
+                }
+                Thread.sleep(200);
+            }
+            return -1;
+        }
+    }
+
     /** {@code remove config.yml NODE [--wait 60]}: takes a stopped node out of the cluster for good. */
-    public static final class Remove extends ConfiguredCommand<SentinelConfiguration> {
+    public static final class Remove extends NodeRequestCommand {
         public Remove() {
-            super("remove", "Take a node out of the cluster for good (stop its sentinel and PostgreSQL first)");
+            super("remove", "Take a node out of the cluster for good (stop its sentinel and PostgreSQL first)", "Removal",
+                    "the node to remove", "60");
         }
 
         @Override
-        public void configure(Subparser subparser) {
-            super.configure(subparser);
-            subparser.addArgument("node").help("the node to remove");
-            subparser.addArgument("--wait").dest("wait").setDefault("60").help("seconds to wait for the outcome");
+        String refusal(ClusterReader reader, String node) {
+            Topology t = reader.cache.topology().map(v -> v.topology()).orElse(null);
+            var verdict = io.pgsentinel.sentinel.decision.RemoveCheck.check(t, reader.cache.nodes(), reader.cache.members(),
+                    node);
+            return verdict.kind() == io.pgsentinel.sentinel.decision.RemoveCheck.Kind.REFUSE ? verdict.reason() : null;
         }
 
         @Override
-        protected void run(Bootstrap<SentinelConfiguration> b, Namespace n, SentinelConfiguration c) {
-            CliMain.exit(() -> {
-                String node = n.getString("node");
-                long waitSeconds;
-                try {
-                    waitSeconds = Long.parseLong(n.getString("wait"));
-                } catch (NumberFormatException e) {
-                    throw new CliFailure(1, "--wait must be a number of seconds");
+        OperatorRequests.Requested request(OperatorRequests requests, String node) throws Exception {
+            return requests.requestRemoval(node, "cli");
+        }
+
+        @Override
+        String document(String node) {
+            return "remove/" + node;
+        }
+
+        @Override
+        int follow(ClusterReader reader, String node, long deadline) throws Exception {
+            while (System.nanoTime() < deadline) {
+                boolean pending = reader.cache.document(document(node)).isPresent();
+                if (!reader.cache.nodes().containsKey(node)) {
+                    System.out.println("Done: " + node + " is out of the cluster (" + reader.cache.nodes().size()
+                            + " nodes remain).");
+                    return 0;
                 }
-                try (ClusterReader reader = ClusterReader.open(c, Duration.ofSeconds(5))) {
-                    Topology t = reader.cache.topology().map(v -> v.topology()).orElse(null);
-                    var verdict = io.pgsentinel.sentinel.decision.RemoveCheck.check(t, reader.cache.nodes(),
-                            reader.cache.members(), node);
-                    if (verdict.kind() == io.pgsentinel.sentinel.decision.RemoveCheck.Kind.REFUSE) {
-                        throw new CliFailure(EXIT_REFUSED, "remove refused: " + verdict.reason());
-                    }
-                    var r = new OperatorRequests(reader.session, Duration.ofSeconds(5)).requestRemoval(node, "cli");
-                    if (!r.created()) {
-                        throw new CliFailure(EXIT_REFUSED, "remove refused: one is already requested for " + node);
-                    }
-                    System.out.println("Removal of " + node + " requested (" + r.id() + "); waiting for the leader...");
-                    long deadline = System.nanoTime() + Duration.ofSeconds(waitSeconds).toNanos();
-                    while (!reader.cache.document("remove/" + node).isPresent() && System.nanoTime() < deadline) {
-                        Thread.sleep(50); // our own copy of ZooKeeper must first see the request we wrote
-                    }
-                    while (System.nanoTime() < deadline) {
-                        boolean pending = reader.cache.document("remove/" + node).isPresent();
-                        boolean registered = reader.cache.nodes().containsKey(node);
-                        if (!registered) {
-                            System.out.println("Done: " + node + " is out of the cluster (" + reader.cache.nodes().size()
-                                    + " nodes remain).");
-                            return 0;
-                        }
-                        if (!pending) {
-                            throw new CliFailure(EXIT_FAILED, "the leader refused to remove " + node + ": see its log");
-                        }
-                        Thread.sleep(200);
-                    }
-                    throw new CliFailure(EXIT_FAILED, "no outcome within " + waitSeconds + " s (the request stays "
-                            + "pending: see `status`)");
+                if (!pending) {
+                    throw new CliFailure(EXIT_FAILED, "the leader refused to remove " + node + ": see its log");
                 }
-            });
+                Thread.sleep(200);
+            }
+            return -1;
         }
     }
 

@@ -105,60 +105,54 @@ public final class ControlResource {
     @POST
     @Path("reinit")
     public Response reinit(InputStream body) {
-        String node;
-        try {
-            JsonNode doc = read(body, false);
-            node = Fields.optionalText(doc, "node", "").orElse(null);
-        } catch (DocumentException e) {
-            return ApiAuth.error(e.field().equals("body") ? 413 : 400, "bad request: " + e.getMessage());
-        }
-        ReinitCheck.Refusal refusal = ReinitCheck.check(view.cache().topology().map(t -> t.topology()).orElse(null),
-                view.cache().nodes(), node, node != null && view.cache().document("reinit/" + node).isPresent());
-        if (refusal != null) {
-            return ApiAuth.error(refusal.status(), refusal.reason());
-        }
-        try {
-            OperatorRequests.Requested r = requests.requestReinit(node, "api@" + view.nodeId());
-            if (!r.created()) {
-                return ApiAuth.error(409, "a reinit of " + node + " is already requested or running");
-            }
-            LOG.info("reinit of {} requested over the API ({})", node, r.id());
-            Map<String, Object> answer = new LinkedHashMap<>();
-            answer.put("id", r.id());
-            answer.put("node", node);
-            answer.put("status", "requested: follow GET /cluster (members[].sentinelState)");
-            return Response.status(202).entity(answer).build();
-        } catch (Exception e) {
-            return ApiAuth.error(503, "ZooKeeper did not take the request: " + e.getMessage());
-        }
+        return nodeRequest(body, "reinit", node -> {
+            ReinitCheck.Refusal r = ReinitCheck.check(view.cache().topology().map(t -> t.topology()).orElse(null),
+                    view.cache().nodes(), node, node != null && view.cache().document("reinit/" + node).isPresent());
+            return r == null ? null : ApiAuth.error(r.status(), r.reason());
+        }, node -> requests.requestReinit(node, "api@" + view.nodeId()),
+                "requested: follow GET /cluster (members[].sentinelState)");
     }
 
     /** {@code {"node": "node3"}}: take a stopped node out of the cluster for good; 202 when accepted. */
     @POST
     @Path("remove")
     public Response remove(InputStream body) {
+        return nodeRequest(body, "removal", node -> {
+            var verdict = RemoveCheck.check(view.cache().topology().map(t -> t.topology()).orElse(null),
+                    view.cache().nodes(), view.cache().members(), node);
+            return verdict.kind() == RemoveCheck.Kind.REFUSE ? ApiAuth.error(verdict.status(), verdict.reason()) : null;
+        }, node -> requests.requestRemoval(node, "api@" + view.nodeId()),
+                "requested: the leader removes it once safe (out of the synchronous set first)");
+    }
+
+    @FunctionalInterface
+    private interface NodeRequest {
+        OperatorRequests.Requested write(String node) throws Exception;
+    }
+
+    /** A request about one node: {@code {"node": ...}} read and checked, written to ZooKeeper, 202. */
+    private Response nodeRequest(InputStream body, String what, java.util.function.Function<String, Response> refusal,
+                                 NodeRequest write, String status) {
         String node;
         try {
-            JsonNode doc = read(body, false);
-            node = Fields.optionalText(doc, "node", "").orElse(null);
+            node = Fields.optionalText(read(body, false), "node", "").orElse(null);
         } catch (DocumentException e) {
             return ApiAuth.error(e.field().equals("body") ? 413 : 400, "bad request: " + e.getMessage());
         }
-        var verdict = RemoveCheck.check(view.cache().topology().map(t -> t.topology()).orElse(null), view.cache().nodes(),
-                view.cache().members(), node);
-        if (verdict.kind() == RemoveCheck.Kind.REFUSE) {
-            return ApiAuth.error(verdict.status(), verdict.reason());
+        Response refused = refusal.apply(node);
+        if (refused != null) {
+            return refused;
         }
         try {
-            OperatorRequests.Requested r = requests.requestRemoval(node, "api@" + view.nodeId());
+            OperatorRequests.Requested r = write.write(node);
             if (!r.created()) {
-                return ApiAuth.error(409, "a removal of " + node + " is already requested");
+                return ApiAuth.error(409, "a " + what + " of " + node + " is already requested");
             }
-            LOG.info("removal of {} requested over the API ({})", node, r.id());
+            LOG.info("{} of {} requested over the API ({})", what, node, r.id());
             Map<String, Object> answer = new LinkedHashMap<>();
             answer.put("id", r.id());
             answer.put("node", node);
-            answer.put("status", "requested: the leader removes it once safe (" + verdict.reason() + ")");
+            answer.put("status", status);
             return Response.status(202).entity(answer).build();
         } catch (Exception e) {
             return ApiAuth.error(503, "ZooKeeper did not take the request: " + e.getMessage());
