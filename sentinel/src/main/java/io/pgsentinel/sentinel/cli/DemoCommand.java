@@ -30,8 +30,9 @@ import net.sourceforge.argparse4j.inf.Namespace;
 import net.sourceforge.argparse4j.inf.Subparser;
 
 /**
- * {@code demo [--keep-running]}: a local cluster (an embedded ZooKeeper, a PostgreSQL primary and
- * two replicas, three sentinel processes) in a temporary directory; shows the topology, kills
+ * {@code demo [--keep-running]}: a local cluster (an embedded ZooKeeper, three sentinel processes on
+ * three empty data directories: the first creates the cluster, the others clone it) in a
+ * temporary directory; shows the topology, kills
  * the primary's host, narrates the failover stage by stage, brings the old primary back to
  * rejoin, and cleans everything up (also on Ctrl-C).
  */
@@ -81,7 +82,7 @@ public final class DemoCommand extends Command {
                 ensemble = ZkEnsemble.onHosts(hosts, List.of("zk1"));
                 zkConnect = ensemble.connectString();
                 step("ZooKeeper on zk1 (" + zkConnect + ")");
-                pg = PgCluster.builder().onHosts(hosts, List.of("db1", "db2", "db3")).start();
+                pg = PgCluster.builder().onHosts(hosts, List.of("db1", "db2", "db3")).empty().start();
             } else {
                 out.println("(network namespaces are not available here: " + Hosts.unavailableReason()
                         + "; every node runs on 127.0.0.1 and the partition scene is left out)");
@@ -90,27 +91,41 @@ public final class DemoCommand extends Command {
                 embedded.start();
                 zkConnect = "127.0.0.1:" + zkPort;
                 step("ZooKeeper (embedded, single server) on " + zkConnect);
-                pg = PgCluster.builder().replicas(2).start();
+                pg = PgCluster.builder().replicas(2).empty().start();
             }
             List<String> ids = pg.nodes().stream().map(n -> n.name()).toList();
             String first = ids.get(0);
-            step(String.format("PostgreSQL primary %s, replicas %s and %s, streaming, in %.1f s: %s", first, ids.get(1),
-                    ids.get(2), seconds(t), pg.nodes()));
+            // every node may create the cluster (bootstrap.method: initdb): the first sentinel to claim it does
+            UnaryOperator<String> initdb = y -> y + "bootstrap:\n  method: initdb\n  parameters:\n"
+                    + "    unix_socket_directories: \"''\"\n";
             for (var node : pg.nodes()) {
-                sentinels.add(LocalSentinel.configure(dir, "demo", node, install.get().binDir(), zkConnect,
-                        UnaryOperator.identity()));
+                sentinels.add(LocalSentinel.configure(dir, "demo", node, install.get().binDir(), zkConnect, initdb));
             }
+            step(String.format("three empty data directories (%s); %s's sentinel starts first and creates the cluster "
+                    + "(bootstrap.method: initdb)", String.join(", ", ids), first));
             t = System.nanoTime();
-            sentinels.forEach(LocalSentinel::start);
+            sentinels.get(0).start();
+            sentinels.get(0).awaitUp(WAIT);
+            Await.value("the cluster created by " + first, WAIT, Duration.ofMillis(200), () -> {
+                JsonNode doc = cluster(sentinels.get(0));
+                return doc != null && doc.path("epoch").asLong() == 1 ? doc : null;
+            });
+            step(String.format("%s ran initdb, started PostgreSQL and was published as the primary in %.1f s; %s and %s "
+                    + "start on empty data directories and join it as clones", first, seconds(t), ids.get(1), ids.get(2)));
+            t = System.nanoTime();
+            for (LocalSentinel s : sentinels.subList(1, sentinels.size())) {
+                s.start();
+            }
             for (LocalSentinel s : sentinels) {
                 s.awaitUp(WAIT);
             }
             LocalSentinel second = sentinels.get(1);
-            JsonNode c = Await.value("the first topology", WAIT, Duration.ofMillis(200), () -> {
+            JsonNode c = Await.value("the replicas to stream", WAIT, Duration.ofMillis(200), () -> {
                 JsonNode doc = cluster(second);
                 return doc != null && doc.path("epoch").asLong() == 1 && allStreaming(doc) ? doc : null;
             });
-            step(String.format("three sentinels up in %.1f s; the leader published the topology:", seconds(t)));
+            step(String.format("%s and %s cloned %s and stream from it after %.1f s; the leader published the topology:",
+                    ids.get(1), ids.get(2), first, seconds(t)));
             out.println(Http.get(second.url("/topology")).body());
             status(c);
 

@@ -25,7 +25,7 @@ public class BootstrapConfig {
 
     /**
      * Settings written to the new cluster's postgresql.conf, after the sentinel's own
-     * (listen_addresses = node.host, port, wal_log_hints = on); a value is written as given.
+     * (listen_addresses = '*', port, wal_log_hints = on); a value is written as given.
      */
     @NotNull
     @JsonProperty

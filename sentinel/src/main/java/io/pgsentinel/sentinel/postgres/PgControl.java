@@ -107,7 +107,7 @@ public final class PgControl {
 
     /**
      * Creates a new cluster in the (certainly empty or absent) data directory, as its owner:
-     * initdb with the spec's options, then the sentinel's settings (listen on node.host, this port,
+     * initdb with the spec's options, then the sentinel's settings (listen on every address, this port,
      * wal_log_hints for pg_rewind) and the operator's, and pg_hba lines for the other hosts. A
      * failed attempt leaves the directory renamed {@code <dataDirectory>.pg-sentinel-failed-initdb}
      * (replacing an older one), so that the next attempt starts from nothing again.
@@ -129,7 +129,8 @@ public final class PgControl {
             }
             StringBuilder conf = new StringBuilder("\n# written by pg-sentinel when it created this cluster "
                     + "(bootstrap.method: initdb)\n");
-            conf.append("listen_addresses = ").append(literal(host)).append('\n');
+            // every address: the clones copy this file, and each node has its own (pg_hba.conf says who may connect)
+            conf.append("listen_addresses = '*'\n");
             conf.append("port = ").append(port).append('\n');
             conf.append("wal_log_hints = on\n");
             spec.parameters().forEach((k, v) -> conf.append(k).append(" = ").append(v).append('\n'));

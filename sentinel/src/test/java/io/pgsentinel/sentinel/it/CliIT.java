@@ -94,7 +94,9 @@ class CliIT {
         assertThat(demo.awaitExit(Duration.ofSeconds(1))).as(out).isEqualTo(0);
         // on real hosts (as root, where network namespaces work) the nodes are db1..db3, else node1..node3
         String n = io.pgsentinel.localcluster.Hosts.available() ? "db" : "node";
-        assertThat(out).contains("the leader published the topology:")
+        assertThat(out).contains("ran initdb, started PostgreSQL and was published as the primary")
+                .contains("join it as clones")
+                .contains("the leader published the topology:")
                 .contains("killing the primary's host")
                 .containsPattern("promote " + n + "[23]: primary " + n + "1 is down")
                 .contains("published epoch 2")
