@@ -56,6 +56,14 @@ public final class Decider {
             return Decision.none("primary " + primaryId + " is up" + replicaSummary(next), publish);
         }
         String downText = down.describe();
+        if (s.primaryRestartingSinceMillis() >= 0 && !s.fences().contains(primaryId)
+                && s.nowMillis() - s.primaryRestartingSinceMillis() < p.downAfterMillis()) {
+            // its sentinel has a session again and restarts it in place (it fenced it while ZooKeeper was away):
+            // a restart is faster than a failover and changes no timeline; bounded, for one that cannot restart
+            return Decision.waiting(downText + "; its own sentinel is restarting it in place (for "
+                    + seconds(s.nowMillis() - s.primaryRestartingSinceMillis()) + "): waiting up to downAfter ("
+                    + seconds(p.downAfterMillis()) + ") for it", publish);
+        }
         if (s.maintenance()) {
             return Decision.waiting(downText + "; automatic failover is paused (maintenance)", publish);
         }

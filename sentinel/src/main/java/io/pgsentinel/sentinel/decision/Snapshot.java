@@ -28,12 +28,23 @@ import java.util.Map;
  * @param probedWritable        servers the leader's own probe found out of recovery, with their timelines
  *                              (a server promoted by a leader that died before publishing has no report)
  * @param intent                the promotion a leader announced and did not publish, or null
+ * @param primaryRestartingSinceMillis monotonic time since when the primary's own sentinel (alive: its
+ *                              report is there) has been reporting its server self-fenced or starting,
+ *                              that is, about to restart it in place; -1 when it is not
  */
 public record Snapshot(String cluster, String leader, Map<String, RegisteredNode> nodes,
                        Map<String, MemberReport> reports, Map<String, VoteSeen> votes, Topology topology,
                        java.util.Set<String> fences, boolean maintenance, long lastKnownPrimaryLsn, long nowMillis, long lastPublishedAtMillis,
                        Map<String, Long> demotedAtMillis, Instant wallClock, Map<String, Long> probedWritable,
-                       PromotionIntent intent) {
+                       PromotionIntent intent, long primaryRestartingSinceMillis) {
+    public Snapshot(String cluster, String leader, Map<String, RegisteredNode> nodes, Map<String, MemberReport> reports,
+                    Map<String, VoteSeen> votes, Topology topology, java.util.Set<String> fences, boolean maintenance,
+                    long lastKnownPrimaryLsn, long nowMillis, long lastPublishedAtMillis, Map<String, Long> demotedAtMillis,
+                    Instant wallClock, Map<String, Long> probedWritable, PromotionIntent intent) {
+        this(cluster, leader, nodes, reports, votes, topology, fences, maintenance, lastKnownPrimaryLsn, nowMillis,
+                lastPublishedAtMillis, demotedAtMillis, wallClock, probedWritable, intent, -1);
+    }
+
     public Snapshot {
         demotedAtMillis = Map.copyOf(demotedAtMillis);
         probedWritable = Map.copyOf(probedWritable);

@@ -445,7 +445,30 @@ public final class LeaderDuties {
         cache.documentsUnder("fence/").forEach(f -> fences.add(f.substring("fence/".length())));
         return new Snapshot(cluster, id, cache.nodes(), members, votes, topology, fences, cache.maintenance(),
                 lastKnownPrimaryLsn, now, lastPublishedAtMillis, demotedAtMillis, clock.wallClock(),
-                probedWritable.get(), intent());
+                probedWritable.get(), intent(), primaryRestartingSince(topology, members, now));
+    }
+
+    private String restartingPrimary;
+    private long restartingSince = -1;
+
+    /**
+     * Since when the primary's own sentinel (alive: its report is there) has reported its server
+     * self-fenced or starting, in this down period: it restarts it in place once it has its
+     * session again. Counted once per down period, never restarted by a flapping state, so the
+     * grace it earns is bounded.
+     */
+    private long primaryRestartingSince(Topology topology, Map<String, MemberReport> members, long now) {
+        String primary = topology == null ? null : topology.primary().id();
+        MemberReport pr = primary == null ? null : members.get(primary);
+        if (pr == null || pr.running() || !primary.equals(restartingPrimary)) {
+            restartingPrimary = primary;
+            restartingSince = -1;
+        }
+        if (pr != null && !pr.running() && restartingSince < 0
+                && ("fenced".equals(pr.state()) || "starting".equals(pr.state()))) {
+            restartingSince = now;
+        }
+        return restartingSince;
     }
 
     /** The promotion a leader announced and did not publish; a malformed node announces nothing. */

@@ -139,6 +139,16 @@ class DeciderTest {
                 row("a quorum that has seen it down for downAfter fails over",
                         Fixture.healthy().down("node2", "node1", 3000, 0).down("node3", "node1", 3200, 0), FAILOVER, "node2",
                         "primary node1 is down: 2 of 3 sentinels have seen it unreachable for at least 3.0 s (quorum 2)"),
+                row("down for 10 s (fenced while ZooKeeper was away) but its sentinel restarts it: wait",
+                        Fixture.healthy().down("node2", "node1", 10_000, 0).down("node3", "node1", 10_000, 0)
+                                .primaryRestartingFor(500), WAIT, null,
+                        "its own sentinel is restarting it in place (for 0.5 s): waiting up to downAfter (3.0 s)"),
+                row("a restart in place that takes longer than downAfter: fail over",
+                        Fixture.healthy().down("node2", "node1", 10_000, 0).down("node3", "node1", 10_000, 0)
+                                .primaryRestartingFor(3000), FAILOVER, "node2", "primary node1 is down"),
+                row("a restart in place of a primary the leader fenced is no reason to wait",
+                        Fixture.healthy().down("node2", "node1", 10_000, 0).down("node3", "node1", 10_000, 0)
+                                .primaryRestartingFor(500).fenced("node1"), FAILOVER, "node2", "primary node1 is down"),
                 row("the age of a vote counts: 1 s seen down, received 2.5 s ago, is 3.5 s down",
                         Fixture.healthy().down("node2", "node1", 1000, 2500).down("node3", "node1", 1000, 2500), FAILOVER,
                         "node2", "have seen it unreachable"),

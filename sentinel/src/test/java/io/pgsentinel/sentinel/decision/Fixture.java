@@ -194,6 +194,14 @@ final class Fixture {
 
     Snapshot snapshot() {
         return new Snapshot("c1", leader, nodes, reports, votes, topology, fences, maintenance, lastKnownPrimaryLsn, NOW,
-                lastPublishedAt, demotedAt, WALL, probedWritable, intent);
+                lastPublishedAt, demotedAt, WALL, probedWritable, intent, restartingSince);
+    }
+
+    private long restartingSince = -1;
+
+    /** The primary's own sentinel has been restarting it in place for {@code millis}. */
+    Fixture primaryRestartingFor(long millis) {
+        restartingSince = NOW - millis;
+        return this;
     }
 }
