@@ -76,11 +76,21 @@ class NodeLifecycleIT extends ClusterTest {
         sampler.assertNeverTwoWritable();
     }
 
+    /**
+     * {@code reinit} over the CLI and the API; node3 is cloned by replication.cloneCommand (here a
+     * pg_basebackup of its own that leaves a marker), node2's clone command fails and pg_basebackup
+     * clones instead.
+     */
     @Test
     void reinitReClonesAReplicaKeepsItsOldDirectoryOnceAndIsRefusedForThePrimary() throws Exception {
         Path token = KitRun.get().newDirectory("token").resolve("api.token");
         Files.writeString(token, TOKEN + "\n");
-        cluster = SentinelCluster.start(2, y -> y + "api:\n  tokenFile: " + token + "\n");
+        String basebackup = io.pgsentinel.localcluster.PgInstall.find().bin("pg_basebackup").toString();
+        String own = basebackup + " -h {host} -p {port} -U postgres -D {dataDirectory} -X stream -c fast"
+                + " && echo {node} > {dataDirectory}/cloned-by-command";
+        cluster = SentinelCluster.start(2, y -> y + "api:\n  tokenFile: " + token + "\n" + (y.contains("  id: node3\n")
+                ? "replication:\n  cloneCommand: \"" + own + "\"\n"
+                : y.contains("  id: node2\n") ? "replication:\n  cloneCommand: \"exit 3\"\n" : ""));
         cluster.awaitTopology("a healthy topology", t -> t.primary().id().equals("node1")
                 && states(t).equals("node2=streaming,node3=streaming"));
         sampler = new WriteSampler(cluster);
@@ -122,6 +132,15 @@ class NodeLifecycleIT extends ClusterTest {
         cluster.awaitTopology("node2 streaming again", t -> t.replica("node2")
                 .map(r -> r.state().json().equals("streaming")).orElse(false));
         assertThat(old.resolve("pg-sentinel-test-marker")).doesNotExist();
+        assertThat(cluster.sentinel("node2").log()).contains("replication.cloneCommand did not make a copy (exit 3");
+
+        // node3: the clone command makes the copy
+        ChildJvm byCommand = cli("reinit", config, "node3", "--wait", "120");
+        assertThat(byCommand.awaitExit(Duration.ofSeconds(150))).as(byCommand.logText()).isEqualTo(0);
+        assertThat(Files.readString(cluster.pg().node("node3").dataDirectory().resolve("cloned-by-command")).strip())
+                .isEqualTo("node3");
+        assertThat(cluster.sentinel("node3").log()).contains("cloned by replication.cloneCommand");
+        assertThat(node2.dataDirectory().resolve("cloned-by-command")).doesNotExist();
         assertThat(cluster.topologyInZooKeeper().epoch()).as("no failover").isEqualTo(1);
         sampler.assertNeverTwoWritable();
     }
@@ -232,36 +251,6 @@ class NodeLifecycleIT extends ClusterTest {
         ChildJvm again = cli("restart", config, "--all", "--pending");
         assertThat(again.awaitExit(Duration.ofSeconds(60))).isEqualTo(0);
         assertThat(again.logText()).contains("Nothing to restart");
-        sampler.assertNeverTwoWritable();
-    }
-
-    /**
-     * replication.cloneCommand makes the copy (here a pg_basebackup of its own that leaves a
-     * marker); one that fails falls back to pg_basebackup: both replicas stream again.
-     */
-    @Test
-    void aCloneCommandMakesTheCopyAndAFailingOneFallsBackToPgBasebackup() throws Exception {
-        String basebackup = io.pgsentinel.localcluster.PgInstall.find().bin("pg_basebackup").toString();
-        String own = basebackup + " -h {host} -p {port} -U postgres -D {dataDirectory} -X stream -c fast"
-                + " && echo {node} > {dataDirectory}/cloned-by-command";
-        cluster = SentinelCluster.start(2, y -> y.contains("  id: node3\n")
-                ? y + "replication:\n  cloneCommand: \"" + own + "\"\n"
-                : y.contains("  id: node2\n") ? y + "replication:\n  cloneCommand: \"exit 3\"\n" : y);
-        cluster.awaitTopology("a healthy topology", t -> t.primary().id().equals("node1")
-                && states(t).equals("node2=streaming,node3=streaming"));
-        sampler = new WriteSampler(cluster);
-        String config = cluster.sentinel("node1").config().toString();
-        for (String node : List.of("node3", "node2")) {
-            ChildJvm reinit = cli("reinit", config, node, "--wait", "120");
-            assertThat(reinit.awaitExit(Duration.ofSeconds(150))).as(reinit.logText()).isEqualTo(0);
-        }
-        Path marker = cluster.pg().node("node3").dataDirectory().resolve("cloned-by-command");
-        assertThat(Files.readString(marker).strip()).isEqualTo("node3");
-        assertThat(cluster.sentinel("node3").log()).contains("cloned by replication.cloneCommand");
-        assertThat(cluster.sentinel("node2").log()).contains("replication.cloneCommand did not make a copy (exit 3")
-                .contains("reinit of node2 done");
-        assertThat(cluster.pg().node("node2").dataDirectory().resolve("cloned-by-command")).doesNotExist();
-        cluster.awaitTopology("both replicas streaming", t -> states(t).equals("node2=streaming,node3=streaming"));
         sampler.assertNeverTwoWritable();
     }
 

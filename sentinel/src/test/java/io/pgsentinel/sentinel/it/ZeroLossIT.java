@@ -30,7 +30,7 @@ class ZeroLossIT {
 
     @Test
     void synchronousQuorumModeLosesNoAcknowledgedWrite() throws Exception {
-        Result r = run(true, Integer.getInteger("zeroloss.rounds", 3));
+        Result r = run(true, Integer.getInteger("zeroloss.rounds", 2));
         System.out.printf("synchronous quorum mode: %d acknowledged writes over %d rounds, %d lost%n", r.acked(), r.rounds(),
                 r.lost());
         assertThat(r.lost()).isZero();
