@@ -14,6 +14,7 @@ import io.pgsentinel.sentinel.config.SentinelConfiguration;
 import io.pgsentinel.sentinel.http.ApiAuth;
 import io.pgsentinel.sentinel.http.AuthFilters;
 import io.pgsentinel.sentinel.http.ClusterResource;
+import io.pgsentinel.sentinel.http.ConfigResource;
 import io.pgsentinel.sentinel.http.ControlResource;
 import io.pgsentinel.sentinel.http.FailsafeResource;
 import io.pgsentinel.sentinel.http.HealthResource;
@@ -52,6 +53,8 @@ public final class SentinelApplication extends Application<SentinelConfiguration
         bootstrap.addCommand(new ControlCommands.Remove());
         bootstrap.addCommand(new ControlCommands.Restart());
         bootstrap.addCommand(new ControlCommands.Reload());
+        bootstrap.addCommand(new io.pgsentinel.sentinel.cli.ConfigCommands.Show());
+        bootstrap.addCommand(new io.pgsentinel.sentinel.cli.ConfigCommands.Edit());
     }
 
     @Override
@@ -72,6 +75,7 @@ public final class SentinelApplication extends Application<SentinelConfiguration
         env.jersey().register(new ControlResource(view, new OperatorRequests(view.session(),
                 c.zookeeper.sessionTimeout.toJavaDuration()), c.api.maxBodyBytes));
         env.jersey().register(new FailsafeResource(view, sentinel.leases()));
+        env.jersey().register(new ConfigResource(view, sentinel.settingsEditor(), c.api.maxBodyBytes));
         env.jersey().register(new AuthFilters.MutatingFilter(auth));
         if (c.api.readRequiresAuth) {
             env.jersey().register(new AuthFilters.ReadFilter(auth));

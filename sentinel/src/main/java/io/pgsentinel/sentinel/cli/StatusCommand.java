@@ -66,12 +66,12 @@ public final class StatusCommand extends ConfiguredCommand<SentinelConfiguration
                       List<ClusterStatus.Member> members, ClusterStatus.Decision decision) {
         out.println("Cluster: " + cluster + " (epoch " + epoch + (paused ? ", PAUSED: no automatic failover" : "") + ")");
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"Member", "Host", "Role", "State", "TL", "Flush/Recv LSN", "Replay LSN", "Lag", "Sentinel"});
+        rows.add(new String[] {"Member", "Host", "Role", "State", "TL", "Flush/Recv LSN", "Replay LSN", "Lag", "Sentinel", "Tags"});
         for (ClusterStatus.Member m : members) {
             rows.add(new String[] {m.id() + (m.id().equals(leader) ? " *" : ""), m.host() + ":" + m.port(), m.role(),
                     stateShown(m), m.timeline() == null ? "" : m.timeline().toString(),
                     m.role().equals("primary") ? nz(m.flushLsn()) : nz(m.receiveLsn()), nz(m.replayLsn()),
-                    m.lagBytes() == null ? "" : Lsn.bytes(m.lagBytes()), m.sentinelUp() ? "up" : "DOWN"});
+                    m.lagBytes() == null ? "" : Lsn.bytes(m.lagBytes()), m.sentinelUp() ? "up" : "DOWN", m.tagsShown()});
         }
         int[] widths = new int[rows.get(0).length];
         for (String[] r : rows) {

@@ -48,5 +48,13 @@ public class NodeConfig {
         /** Never promote this node automatically. */
         @JsonProperty
         public boolean nofailover = false;
+
+        /** Never in the synchronous set (replication.synchronous: quorum): a standby far away, or for backups. */
+        @JsonProperty
+        public boolean nosync = false;
+
+        /** No reads routed to it: {@code GET /replica} answers 503 and the client library skips it. */
+        @JsonProperty
+        public boolean noloadbalance = false;
     }
 }

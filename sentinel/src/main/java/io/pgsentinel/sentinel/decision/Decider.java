@@ -332,7 +332,7 @@ public final class Decider {
                                             MemberReport primaryReport, long primaryLsn) {
         MemberReport r = s.reports().get(n.id());
         if (r != null && r.state().startsWith("rejoining")) { // "rejoining", or "rejoining: cloning 43% (...)"
-            return new Topology.Replica(n.id(), n.host(), n.port(), ReplicaState.REJOINING, null);
+            return new Topology.Replica(n.id(), n.host(), n.port(), ReplicaState.REJOINING, null, n.noLoadBalance());
         }
         Optional<Standby> seenByPrimary = primaryReport == null || !isWritable(primaryReport)
                 ? Optional.empty()
@@ -343,13 +343,13 @@ public final class Decider {
         boolean streamingPerReplica = r != null && r.running() && r.isStreaming() && r.upstreamPort() == primary.port()
                 && (r.timeline() == 0 || r.timeline() == primary.timeline()) && !leaderSeesDown(s, n.id());
         if (!streamingPerPrimary && !streamingPerReplica) {
-            return new Topology.Replica(n.id(), n.host(), n.port(), ReplicaState.DOWN, null);
+            return new Topology.Replica(n.id(), n.host(), n.port(), ReplicaState.DOWN, null, n.noLoadBalance());
         }
         long replayed = r != null && r.running() && r.replayLsn() >= 0 ? r.replayLsn()
                 : seenByPrimary.map(Standby::replayLsn).orElse(-1L);
         Long lag = primaryLsn >= 0 && replayed >= 0 ? Math.max(0, primaryLsn - replayed) : null;
         ReplicaState state = lag != null && lag > p.maxLagOnFailoverBytes() ? ReplicaState.LAGGING : ReplicaState.STREAMING;
-        return new Topology.Replica(n.id(), n.host(), n.port(), state, lag);
+        return new Topology.Replica(n.id(), n.host(), n.port(), state, lag, n.noLoadBalance());
     }
 
     /** Publish on any change but lag figures at once; lag figures at most every lagPublishInterval. */
@@ -362,7 +362,7 @@ public final class Decider {
 
     private static Topology withoutLag(Topology t) {
         List<Topology.Replica> replicas = t.replicas().stream()
-                .map(r -> new Topology.Replica(r.id(), r.host(), r.port(), r.state(), null)).toList();
+                .map(Topology.Replica::withoutLag).toList();
         return new Topology(t.cluster(), t.epoch(), t.primary(), replicas, t.leader(), t.paused(), t.updatedAt());
     }
 

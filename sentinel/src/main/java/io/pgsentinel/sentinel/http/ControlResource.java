@@ -160,6 +160,11 @@ public final class ControlResource {
     }
 
     private JsonNode read(InputStream body, boolean emptyIsObject) throws DocumentException {
+        return readBody(body, maxBodyBytes, emptyIsObject);
+    }
+
+    /** A request's JSON object, at most {@code maxBodyBytes} (else a DocumentException on field "body"). */
+    static JsonNode readBody(InputStream body, int maxBodyBytes, boolean emptyIsObject) throws DocumentException {
         byte[] bytes;
         try {
             bytes = body == null ? new byte[0] : body.readNBytes(maxBodyBytes + 1);

@@ -3,13 +3,17 @@ package io.pgsentinel.sentinel.http;
 import io.dropwizard.util.DataSize;
 import io.pgsentinel.sentinel.loop.SentinelView;
 import io.pgsentinel.sentinel.model.MemberReport;
+import io.pgsentinel.sentinel.model.RegisteredNode;
 import io.pgsentinel.sentinel.model.Role;
+import io.pgsentinel.sentinel.model.Standby;
 import io.pgsentinel.shared.topology.Topology;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HEAD;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.UriInfo;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.LinkedHashMap;
@@ -43,29 +47,209 @@ public final class HealthResource {
         return primary();
     }
 
-    /** 200 if this host's server is a streaming replica, within {@code ?lag=} if given (e.g. 16MB). */
+    /** Patroni's {@code /read-write}: the same as {@code /primary}. */
+    @GET
+    @Path("read-write")
+    public Response readWrite() {
+        return primary();
+    }
+
+    @HEAD
+    @Path("read-write")
+    public Response readWriteHead() {
+        return primary();
+    }
+
+    /** Patroni's {@code /leader} (the node that holds the leader lock, the primary): the same as {@code /primary}. */
+    @GET
+    @Path("leader")
+    public Response leader() {
+        return primary();
+    }
+
+    @HEAD
+    @Path("leader")
+    public Response leaderHead() {
+        return primary();
+    }
+
+    /**
+     * 200 if this host's server is a streaming replica, within {@code ?lag=} if given (e.g. 16MB),
+     * not tagged {@code noloadbalance}, and with every {@code ?tag_KEY=VALUE} matching its tags.
+     */
     @GET
     @Path("replica")
-    public Response replica(@QueryParam("lag") String lag) {
-        long bound = Long.MAX_VALUE;
-        if (lag != null) {
-            try {
-                bound = DataSize.parse(lag).toBytes();
-            } catch (IllegalArgumentException e) {
-                return Response.status(400).entity(Map.of("error",
-                        "lag must be a size like 16MB or 1048576B, got '" + shorten(lag) + "'")).build();
-            }
+    public Response replica(@QueryParam("lag") String lag, @Context UriInfo uri) {
+        Long bound = lagBound(lag);
+        if (bound == null) {
+            return badLag(lag);
         }
         MemberReport r = view.local();
-        Long lagBytes = lagBytes(r);
-        boolean ok = r != null && r.isStreaming() && (bound == Long.MAX_VALUE || (lagBytes != null && lagBytes <= bound));
+        RegisteredNode self = view.cache().nodes().get(view.nodeId());
+        boolean ok = streamingWithin(r, bound) && (self == null || !self.noLoadBalance()) && tagsMatch(self, uri);
         return answer(ok, r);
     }
 
     @HEAD
     @Path("replica")
-    public Response replicaHead(@QueryParam("lag") String lag) {
-        return replica(lag);
+    public Response replicaHead(@QueryParam("lag") String lag, @Context UriInfo uri) {
+        return replica(lag, uri);
+    }
+
+    /** 200 if this host's server is a standby the primary counts in its synchronous quorum ({@code ANY k}). */
+    @GET
+    @Path("sync")
+    public Response sync() {
+        MemberReport r = view.local();
+        return answer(r != null && r.isStreaming() && isSynchronous(syncStateOnPrimary()), r);
+    }
+
+    @HEAD
+    @Path("sync")
+    public Response syncHead() {
+        return sync();
+    }
+
+    /** Patroni's {@code /quorum}: a standby counted in the quorum; every synchronous standby is, here ({@code ANY k}). */
+    @GET
+    @Path("quorum")
+    public Response quorum() {
+        return sync();
+    }
+
+    @HEAD
+    @Path("quorum")
+    public Response quorumHead() {
+        return sync();
+    }
+
+    /** 200 if this host's server is a streaming standby the primary does not wait for. */
+    @GET
+    @Path("async")
+    public Response async() {
+        MemberReport r = view.local();
+        String state = syncStateOnPrimary();
+        return answer(r != null && r.isStreaming() && state != null && !isSynchronous(state), r);
+    }
+
+    @HEAD
+    @Path("async")
+    public Response asyncHead() {
+        return async();
+    }
+
+    /**
+     * 200 while the sentinel's cycle runs (it ended within the last {@link #LIVENESS_MILLIS}), for a
+     * supervisor's liveness probe: it says nothing of the server.
+     */
+    @GET
+    @Path("liveness")
+    public Response liveness() {
+        long since = view.loop().millisSinceLastCycle();
+        boolean ok = since >= 0 && since <= LIVENESS_MILLIS;
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("id", view.nodeId());
+        body.put("lastCycleMsAgo", since);
+        return Response.status(ok ? 200 : 503).entity(body).build();
+    }
+
+    @HEAD
+    @Path("liveness")
+    public Response livenessHead() {
+        return liveness();
+    }
+
+    /**
+     * 200 when this host's server is ready to serve: the published, writable primary, or a
+     * streaming replica within {@code ?lag=} (default: the cluster's maxLagOnFailover).
+     */
+    @GET
+    @Path("readiness")
+    public Response readiness(@QueryParam("lag") String lag) {
+        Long bound = lag == null ? view.maxLagBytes() : lagBound(lag);
+        if (bound == null) {
+            return badLag(lag);
+        }
+        if (primary().getStatus() == 200) {
+            return primary();
+        }
+        MemberReport r = view.local();
+        return answer(streamingWithin(r, bound), r);
+    }
+
+    @HEAD
+    @Path("readiness")
+    public Response readinessHead(@QueryParam("lag") String lag) {
+        return readiness(lag);
+    }
+
+    /** How long the cycle may not have run before {@code /liveness} says 503. */
+    static final long LIVENESS_MILLIS = 10_000;
+
+    /** The bound of {@code ?lag=}, Long.MAX_VALUE when absent, null when malformed. */
+    private static Long lagBound(String lag) {
+        if (lag == null) {
+            return Long.MAX_VALUE;
+        }
+        try {
+            return DataSize.parse(lag).toBytes();
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private static Response badLag(String lag) {
+        return Response.status(400).entity(Map.of("error",
+                "lag must be a size like 16MB or 1048576B, got '" + shorten(lag) + "'")).build();
+    }
+
+    private boolean streamingWithin(MemberReport r, long bound) {
+        Long lagBytes = lagBytes(r);
+        return r != null && r.isStreaming() && (bound == Long.MAX_VALUE || (lagBytes != null && lagBytes <= bound));
+    }
+
+    /** This node's sync_state as the published primary reports it (async, potential, sync, quorum), or null. */
+    private String syncStateOnPrimary() {
+        Topology t = view.cache().topology().map(v -> v.topology()).orElse(null);
+        MemberReport primary = t == null ? null : view.cache().members().get(t.primary().id());
+        if (primary == null || !primary.running() || primary.role() != Role.PRIMARY) {
+            return null;
+        }
+        return primary.standbys().stream().filter(s -> s.name().equals(view.nodeId()) && "streaming".equals(s.state()))
+                .map(Standby::syncState).findFirst().orElse(null);
+    }
+
+    private static boolean isSynchronous(String syncState) {
+        return "sync".equals(syncState) || "quorum".equals(syncState);
+    }
+
+    /** Patroni's tag filters: every {@code tag_KEY=VALUE} parameter must equal this node's tag. */
+    private static boolean tagsMatch(RegisteredNode self, UriInfo uri) {
+        if (uri == null) {
+            return true;
+        }
+        for (var e : uri.getQueryParameters().entrySet()) {
+            if (!e.getKey().startsWith("tag_")) {
+                continue;
+            }
+            String value = self == null ? null : tag(self, e.getKey().substring(4));
+            for (String wanted : e.getValue()) {
+                if (value == null || !value.equalsIgnoreCase(wanted)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static String tag(RegisteredNode n, String key) {
+        return switch (key) {
+            case "priority" -> Integer.toString(n.priority());
+            case "nofailover" -> Boolean.toString(n.noFailover());
+            case "nosync" -> Boolean.toString(n.noSync());
+            case "noloadbalance" -> Boolean.toString(n.noLoadBalance());
+            default -> null;
+        };
     }
 
     /** 200 if this host's server can serve reads: the published primary, or a replica. */

@@ -51,7 +51,7 @@ final class FailoverExecutor {
     private final LeaderWrites writes;
     private final RemoteAdmin admin;
     private final MonotonicClock clock;
-    private final Policy policy;
+    private final java.util.function.Supplier<Policy> policy;
     private final String fenceCommand;
     private final Duration fenceCommandTimeout;
     private final Duration fenceConfirmTimeout;
@@ -106,7 +106,7 @@ final class FailoverExecutor {
     enum Outcome { IN_PROGRESS, DONE, ABORTED }
 
     FailoverExecutor(ZkSession session, ClusterCache cache, LeaderWrites writes, RemoteAdmin admin, MonotonicClock clock,
-                     Policy policy, String fenceCommand, Duration fenceCommandTimeout, Duration fenceConfirmTimeout,
+                     java.util.function.Supplier<Policy> policy, String fenceCommand, Duration fenceCommandTimeout, Duration fenceConfirmTimeout,
                      SentinelMetrics metrics, Duration switchoverTimeout) {
         this.metrics = metrics;
         this.switchoverTimeout = switchoverTimeout;
@@ -365,7 +365,7 @@ final class FailoverExecutor {
         }
         Topology.Synchronous newSet = p.newSet == null ? null : Decider.setAfterPromotion(
                 p.snapshot.topology().synchronous(), p.failover, Math.max(promoted.forkLsn(), p.candidatePosition));
-        Topology next = Decider.afterFailover(p.snapshot, policy, p.failover, promoted.timeline(), newSet);
+        Topology next = Decider.afterFailover(p.snapshot, policy.get(), p.failover, promoted.timeline(), newSet);
         long publishedAt = clock.nowMillis();
         byte[] history = ModelCodec.encode(history(p, next, promoted, promotedAt, publishedAt));
         var c = session.client();

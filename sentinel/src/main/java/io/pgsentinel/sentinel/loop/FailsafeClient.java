@@ -26,10 +26,10 @@ final class FailsafeClient {
     private final String self;
     private final ClusterCache cache;
     private final Optional<String> token;
-    private final int fixedQuorum;
+    private final java.util.function.IntSupplier fixedQuorum;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
 
-    FailsafeClient(String self, ClusterCache cache, Optional<String> token, int fixedQuorum) {
+    FailsafeClient(String self, ClusterCache cache, Optional<String> token, java.util.function.IntSupplier fixedQuorum) {
         this.self = self;
         this.cache = cache;
         this.token = token;
@@ -54,7 +54,8 @@ final class FailsafeClient {
             return CompletableFuture.completedFuture(new Outcome(false, "no api.tokenFile to authenticate with"));
         }
         Map<String, RegisteredNode> nodes = cache.nodes();
-        int quorum = fixedQuorum > 0 ? fixedQuorum : nodes.size() / 2 + 1;
+        int fixed = fixedQuorum.getAsInt();
+        int quorum = fixed > 0 ? fixed : nodes.size() / 2 + 1;
         ObjectNode body = Fields.mapper().createObjectNode();
         body.put("primary", self);
         body.put("epoch", t.epoch());

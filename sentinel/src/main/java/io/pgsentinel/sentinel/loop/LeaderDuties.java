@@ -43,7 +43,7 @@ public final class LeaderDuties {
     private final ClusterCache cache;
     private final LeaderWrites writes;
     private final MonotonicClock clock;
-    private final Policy policy;
+    private final java.util.function.Supplier<Policy> policy;
     private final FailoverExecutor failover;
     private final SentinelMetrics metrics;
     private SyncManager sync;
@@ -66,7 +66,7 @@ public final class LeaderDuties {
     private volatile long failovers;
 
     LeaderDuties(String id, String cluster, ZkSession session, ClusterCache cache, LeaderWrites writes,
-                 MonotonicClock clock, Policy policy, FailoverExecutor failover, SentinelMetrics metrics) {
+                 MonotonicClock clock, java.util.function.Supplier<Policy> policy, FailoverExecutor failover, SentinelMetrics metrics) {
         this.metrics = metrics;
         this.id = id;
         this.cluster = cluster;
@@ -146,7 +146,7 @@ public final class LeaderDuties {
         if (!problem.isEmpty()) {
             decision = Decision.waiting(problem + "; not acting until it is repaired", null);
         } else {
-            decision = Decider.decide(snapshot, policy);
+            decision = Decider.decide(snapshot, policy.get());
         }
         record(current, decision, now);
         act(current, decision, snapshot, now);
@@ -397,7 +397,7 @@ public final class LeaderDuties {
      */
     private void recentDemotions(long now) {
         demotedAtMillis.clear();
-        if (policy.failoverCooldownMillis() == 0) {
+        if (policy.get().failoverCooldownMillis() == 0) {
             return;
         }
         for (String entry : cache.documentsUnder("history/")) {
@@ -405,7 +405,7 @@ public final class LeaderDuties {
                 var doc = Fields.parseObject(cache.document(entry).orElseThrow());
                 java.time.Instant at = Fields.instant(doc, "at", "");
                 long age = clock.wallClock().toEpochMilli() - at.toEpochMilli();
-                if ("failover".equals(doc.path("kind").asText()) && age < policy.failoverCooldownMillis()) {
+                if ("failover".equals(doc.path("kind").asText()) && age < policy.get().failoverCooldownMillis()) {
                     demotedAtMillis.put(doc.path("from").asText(), now);
                 }
             } catch (Exception e) {

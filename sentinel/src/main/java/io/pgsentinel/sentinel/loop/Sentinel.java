@@ -1,12 +1,14 @@
 package io.pgsentinel.sentinel.loop;
 
 import io.dropwizard.lifecycle.Managed;
+import io.pgsentinel.sentinel.config.ClusterSettings;
 import io.pgsentinel.sentinel.config.SentinelConfiguration;
 import io.pgsentinel.sentinel.decision.Policy;
 import io.pgsentinel.sentinel.model.RegisteredNode;
 import io.pgsentinel.sentinel.postgres.Jdbc;
 import io.pgsentinel.sentinel.postgres.LocalProbe;
 import io.pgsentinel.sentinel.postgres.PeerProbe;
+import io.pgsentinel.sentinel.postgres.PgParameters;
 import io.pgsentinel.sentinel.postgres.PgControl;
 import io.pgsentinel.sentinel.postgres.RemoteAdmin;
 import io.pgsentinel.sentinel.postgres.Replication;
@@ -15,6 +17,7 @@ import io.pgsentinel.sentinel.zk.ClusterCache;
 import io.pgsentinel.sentinel.zk.LeaderWrites;
 import io.pgsentinel.sentinel.zk.Leadership;
 import io.pgsentinel.sentinel.zk.Registry;
+import io.pgsentinel.sentinel.zk.SettingsStore;
 import io.pgsentinel.sentinel.zk.Standing;
 import io.pgsentinel.sentinel.zk.ZkSession;
 import io.pgsentinel.shared.zk.ClusterPaths;
@@ -24,7 +27,7 @@ import java.util.List;
 import java.util.Optional;
 
 /** The parts of one sentinel, built from its configuration, in the order they start. */
-public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelView view) {
+public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelView view, SettingsEditor settingsEditor) {
 
     /**
      * The peers the guard watches: every other registered node, by its PostgreSQL server and its
@@ -73,7 +76,7 @@ public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelVie
         control.cloneCommand(c.replication.cloneCommand);
         RemoteAdmin admin = new RemoteAdmin(jdbc);
         RegisteredNode self = new RegisteredNode(c.node.id, c.node.host, c.postgres.port, c.node.tags.priority,
-                c.node.tags.nofailover, c.apiUrl());
+                c.node.tags.nofailover, c.apiUrl()).withTags(c.node.tags.nosync, c.node.tags.noloadbalance);
         LocalProbe probe = new LocalProbe(jdbc, c.node.id, c.node.host, c.postgres.port,
                 () -> control.isRunning() ? Optional.empty() : control.controlData());
         FailsafeLeases leases = new FailsafeLeases(clock);
@@ -82,13 +85,14 @@ public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelVie
                 checkTimeout, Duration.ofSeconds(1), checkInterval, metrics, c.fencing.selfFenceTimeout.toJavaDuration(),
                 leases);
         Standing standing = new Standing(session, c.node.id);
-        Policy policy = new Policy(c.failureDetection.downAfter.toMilliseconds(), c.failureDetection.fixedQuorum(),
-                c.replication.maxLagOnFailover.toBytes(), 5000, c.failover.minInterval.toMilliseconds());
+        EffectiveSettings settings = new EffectiveSettings(c.node.id, ClusterSettings.seed(c), cache,
+                new SettingsStore(session, zkTimeout));
+        java.util.function.Supplier<Policy> policy = settings::policy;
         Duration selfFenceBudget = c.fencing.selfFenceTimeout.toJavaDuration();
         GuardLink guard = c.fencing.guardEnabled() ? new GuardLink(Path.of(c.postgres.dataDirectory),
                 Path.of(c.postgres.binDirectory), c.postgres.stopCommand, selfFenceBudget) : null;
         SelfFence selfFence = new SelfFence(c.node.id, control, session, standing, observer::latest, clock,
-                selfFenceBudget, metrics, guard, () -> guardedPeers(c.node.id, cache, policy));
+                selfFenceBudget, metrics, guard, () -> guardedPeers(c.node.id, cache, policy.get()));
         observer.guarded(selfFence::guarded);
         selfFence.switchoverTimeout(c.failover.switchoverTimeout.toJavaDuration());
         if (c.fencing.selfFence.equals("readonly")) {
@@ -113,13 +117,12 @@ public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelVie
         leaderDuties.probedWritable(observer::probedWritable);
         leaderDuties.admin(admin);
         if (c.failsafeEnabled()) {
-            selfFence.failsafe(new FailsafeClient(c.node.id, cache, apiToken, c.failureDetection.fixedQuorum()));
+            selfFence.failsafe(new FailsafeClient(c.node.id, cache, apiToken, () -> settings.current().fixedQuorum()));
         }
-        if (c.replication.synchronous.equals("quorum")) {
-            leaderDuties.synchronous(new SyncManager(cache, writes, admin, c.replication.synchronousCount,
-                    c.replication.synchronousFallback.equals("async")));
-        }
+        leaderDuties.synchronous(new SyncManager(cache, writes, admin, settings::current));
         SentinelLoop loop = new SentinelLoop(observer, reconciler, leaderDuties, leadership, cache, checkInterval);
+        loop.settings(settings, new ParameterApplier(new PgParameters(jdbc), c.node.host, c.postgres.port,
+                settings::current, cache, clock));
         io.pgsentinel.sentinel.hooks.Hooks hooks = new io.pgsentinel.sentinel.hooks.Hooks(c.hooks, c.cluster, c.node.id,
                 registry);
         Runnable tellHooks = () -> {
@@ -133,8 +136,10 @@ public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelVie
         failover.onPublished(hooks::failoverPublished);
 
         SentinelView view = new SentinelView(c.node.id, c.cluster, observer, cache, leadership, leaderDuties, session,
-                reconciler);
+                reconciler, loop, settings);
+        SettingsEditor editor = new SettingsEditor(new SettingsStore(session, zkTimeout), cache, new PgParameters(jdbc),
+                checkInterval.toMillis(), checkTimeout.toMillis());
         return new Sentinel(leases, List.of(hooks, session, cache, new io.pgsentinel.sentinel.zk.IdentityGuard(cache, session, self),
-                leadership, selfFence, loop), view);
+                leadership, selfFence, loop), view, editor);
     }
 }

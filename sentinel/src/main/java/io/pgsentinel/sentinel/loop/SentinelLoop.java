@@ -29,6 +29,7 @@ public final class SentinelLoop implements Managed {
         return t;
     });
     private volatile long cycles;
+    private volatile long lastCycleEndMillis = -1;
     private Runnable afterCycle = () -> { };
 
     public SentinelLoop(Observer observer, Reconciler reconciler, LeaderDuties leader, Leadership leadership,
@@ -39,6 +40,15 @@ public final class SentinelLoop implements Managed {
         this.leadership = leadership;
         this.cache = cache;
         this.interval = interval;
+    }
+
+    private EffectiveSettings settings;
+    private ParameterApplier parameters;
+
+    /** The cluster's settings, followed every cycle, and the applier of its PostgreSQL parameters. */
+    void settings(EffectiveSettings effective, ParameterApplier applier) {
+        this.settings = effective;
+        this.parameters = applier;
     }
 
     /** Run at the end of every cycle (the hooks learn what the server is now); must not block. */
@@ -93,14 +103,26 @@ public final class SentinelLoop implements Managed {
         return cycles;
     }
 
+    /** How long ago (monotonic) the last cycle ended, or -1 before the first: {@code GET /liveness}. */
+    public long millisSinceLastCycle() {
+        long end = lastCycleEndMillis;
+        return end < 0 ? -1 : io.pgsentinel.sentinel.time.MonotonicClock.SYSTEM.nowMillis() - end;
+    }
+
     private void cycle() {
         observer.cycle(reconciler.state(observer.latest()));
         if (reconciler.cycle(observer.latest())) {
             // it changed the server: report the new state at once (a fence the leader waits for)
             observer.cycle(reconciler.state(observer.latest()));
         }
+        if (parameters != null) {
+            parameters.cycle(observer.latest());
+        }
         leader.trackPrimaryPosition();
         Leadership.Term term = leadership.current();
+        if (settings != null) {
+            settings.cycle(term != null);
+        }
         if (term != null && cache.isInitialized()) {
             leader.cycle(term);
             yieldIfPrimary();
@@ -109,5 +131,6 @@ public final class SentinelLoop implements Managed {
         }
         afterCycle.run();
         cycles++;
+        lastCycleEndMillis = io.pgsentinel.sentinel.time.MonotonicClock.SYSTEM.nowMillis();
     }
 }

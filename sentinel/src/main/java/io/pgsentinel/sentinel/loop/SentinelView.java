@@ -12,7 +12,13 @@ import io.pgsentinel.shared.json.DocumentException;
  * the leader's latest decision. Read-only.
  */
 public record SentinelView(String nodeId, String cluster, Observer observer, ClusterCache cache, Leadership leadership,
-                           LeaderDuties leaderDuties, ZkSession session, Reconciler reconciler) {
+                           LeaderDuties leaderDuties, ZkSession session, Reconciler reconciler, SentinelLoop loop,
+                           EffectiveSettings settings) {
+
+    /** The lag bound of the cluster's settings (maxLagOnFailover): {@code /readiness} without {@code ?lag=}. */
+    public long maxLagBytes() {
+        return settings.current().maxLagOnFailoverBytes();
+    }
 
     public MemberReport local() {
         return observer.latest();

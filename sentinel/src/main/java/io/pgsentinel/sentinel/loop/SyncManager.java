@@ -1,5 +1,6 @@
 package io.pgsentinel.sentinel.loop;
 
+import io.pgsentinel.sentinel.config.ClusterSettings;
 import io.pgsentinel.sentinel.decision.SyncPlanner;
 import io.pgsentinel.sentinel.model.MemberReport;
 import io.pgsentinel.sentinel.model.RegisteredNode;
@@ -26,16 +27,18 @@ final class SyncManager {
     private final ClusterCache cache;
     private final LeaderWrites writes;
     private final RemoteAdmin admin;
-    private final int count;
-    private final boolean relaxAllowed;
+    private final java.util.function.Supplier<ClusterSettings> settings;
     private String lastReason = "";
+    /** Synchronous mode is off and this primary was seen with no synchronous standbys since; null: not seen. */
+    private String offSettledFor;
 
-    SyncManager(ClusterCache cache, LeaderWrites writes, RemoteAdmin admin, int count, boolean relaxAllowed) {
+    /** {@code settings}: the cluster's, read every step (synchronous mode, its count and fallback change at run time). */
+    SyncManager(ClusterCache cache, LeaderWrites writes, RemoteAdmin admin,
+                java.util.function.Supplier<ClusterSettings> settings) {
         this.cache = cache;
         this.writes = writes;
         this.admin = admin;
-        this.count = count;
-        this.relaxAllowed = relaxAllowed;
+        this.settings = settings;
     }
 
     /** Where the primary's current (smaller) list applies from, and for which list; see {@link SyncPlanner}. */
@@ -53,12 +56,20 @@ final class SyncManager {
         if (primary == null || !primary.running() || primary.role() != io.pgsentinel.sentinel.model.Role.PRIMARY) {
             return false;
         }
+        ClusterSettings wanted = settings.get();
+        if (!wanted.synchronous() && t.primary().id().equals(offSettledFor) && t.synchronous() == null) {
+            return false; // asynchronous, and this primary was seen waiting for nobody: nothing to ask it
+        }
+        offSettledFor = null;
         try {
             RemoteAdmin.SyncState state = admin.syncState(t.primary().host(), t.primary().port(), SQL_TIMEOUT);
+            if (!wanted.synchronous()) {
+                return turnOff(term, read, state, now);
+            }
             Set<String> streaming = new TreeSet<>();
             for (String name : state.flushed().keySet()) {
                 RegisteredNode n = cache.nodes().get(name);
-                if (n != null && !n.noFailover()) {
+                if (n != null && !n.noFailover() && !n.noSync()) {
                     streaming.add(name);
                 }
             }
@@ -69,7 +80,7 @@ final class SyncManager {
             }
             long shrinkMark = mark;
             SyncPlanner.Step step = SyncPlanner.next(t.synchronous(), onPrimary, streaming, state.flushed(),
-                    state.primaryFlush(), shrinkMark, count, relaxAllowed);
+                    state.primaryFlush(), shrinkMark, wanted.synchronousCount(), wanted.relaxAllowed());
             if (!step.reason().equals(lastReason)) {
                 LOG.info("synchronous set: {}", step.reason());
                 lastReason = step.reason();
@@ -92,6 +103,36 @@ final class SyncManager {
             LOG.warn("synchronous set: {}", e.getMessage());
         }
         return false;
+    }
+
+    /**
+     * Synchronous mode turned off (replication.synchronous: off in the cluster's settings): the
+     * primary stops waiting first, then the synchronous set is unpublished; nothing when neither
+     * has one. Commits from then on may be lost in a failover, which is what off means.
+     */
+    private boolean turnOff(Leadership.Term term, ClusterCache.VersionedTopology read, RemoteAdmin.SyncState state,
+                            java.time.Instant now) throws java.sql.SQLException {
+        Topology t = read.topology();
+        if (!state.setting().isBlank()) {
+            note("synchronous mode off: the primary stops waiting for standbys");
+            admin.setSyncStandbyNames(t.primary().host(), t.primary().port(), "", SQL_TIMEOUT);
+            return false;
+        }
+        if (t.synchronous() != null) {
+            note("synchronous mode off: unpublishing the synchronous set");
+            return writes.setTopology(term, t.withSynchronous(null, now), read.version()) == LeaderWrites.Outcome.OK;
+        }
+        offSettledFor = t.primary().id();
+        return false;
+    }
+
+    private void note(String reason) {
+        if (!reason.equals(lastReason)) {
+            LOG.info("synchronous set: {}", reason);
+            lastReason = reason;
+        }
+        markedList = List.of();
+        mark = -1;
     }
 
     /**

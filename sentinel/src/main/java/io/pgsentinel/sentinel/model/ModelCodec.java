@@ -42,6 +42,8 @@ public final class ModelCodec {
         ObjectNode tags = o.putObject("tags");
         tags.put("priority", n.priority());
         tags.put("nofailover", n.noFailover());
+        tags.put("nosync", n.noSync());
+        tags.put("noloadbalance", n.noLoadBalance());
         o.put("apiUrl", n.apiUrl());
         if (n.sessionTimeoutMillis() > 0) {
             ObjectNode fencing = o.putObject("fencing");
@@ -61,13 +63,16 @@ public final class ModelCodec {
         int priority = Fields.optionalInteger(tags, "priority", "tags", Integer.MIN_VALUE, Integer.MAX_VALUE).orElse(100L)
                 .intValue();
         boolean noFailover = Fields.bool(tags, "nofailover", "tags", false);
+        boolean noSync = Fields.bool(tags, "nosync", "tags", false);
+        boolean noLoadBalance = Fields.bool(tags, "noloadbalance", "tags", false);
         String apiUrl = Fields.optionalText(o, "apiUrl", "").orElse("");
         JsonNode fencing = o.has("fencing") ? Fields.object(o, "fencing", "") : Fields.mapper().createObjectNode();
         long session = Fields.optionalInteger(fencing, "sessionTimeoutMs", "fencing", 1, 3_600_000).orElse(-1L);
         long selfFence = Fields.optionalInteger(fencing, "selfFenceMs", "fencing", 1, 3_600_000).orElse(-1L);
         boolean guarded = Fields.bool(fencing, "guarded", "fencing", false);
         try {
-            return new RegisteredNode(id, host, port, priority, noFailover, apiUrl, session, selfFence, guarded);
+            return new RegisteredNode(id, host, port, priority, noFailover, apiUrl, session, selfFence, guarded, noSync,
+                    noLoadBalance);
         } catch (IllegalArgumentException e) {
             throw new DocumentException("", e.getMessage());
         }

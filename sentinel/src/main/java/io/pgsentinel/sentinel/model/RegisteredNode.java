@@ -10,17 +10,28 @@ import io.pgsentinel.shared.zk.Names;
  * @param selfFenceMillis      its sentinel's self-fence budget, -1 when unknown
  * @param guarded              its sentinel runs its guard process and the timing rule holds for
  *                             that session: its absence proves its server is fenced
+ * @param noSync               tag {@code nosync}: never in the synchronous set
+ * @param noLoadBalance        tag {@code noloadbalance}: no reads routed to it ({@code /replica} 503,
+ *                             the client library skips it)
  */
 public record RegisteredNode(String id, String host, int port, int priority, boolean noFailover, String apiUrl,
-                             long sessionTimeoutMillis, long selfFenceMillis, boolean guarded) {
+                             long sessionTimeoutMillis, long selfFenceMillis, boolean guarded, boolean noSync,
+                             boolean noLoadBalance) {
     /** A node that did not register its fencing: its absence proves nothing. */
     public RegisteredNode(String id, String host, int port, int priority, boolean noFailover, String apiUrl) {
-        this(id, host, port, priority, noFailover, apiUrl, -1, -1, false);
+        this(id, host, port, priority, noFailover, apiUrl, -1, -1, false, false, false);
     }
 
     /** The same registration with the negotiated session timeout, the self-fence budget, and whether it is guarded. */
     public RegisteredNode withFencing(long sessionTimeout, long selfFence, boolean isGuarded) {
-        return new RegisteredNode(id, host, port, priority, noFailover, apiUrl, sessionTimeout, selfFence, isGuarded);
+        return new RegisteredNode(id, host, port, priority, noFailover, apiUrl, sessionTimeout, selfFence, isGuarded,
+                noSync, noLoadBalance);
+    }
+
+    /** The same registration with the routing and replication tags {@code nosync} and {@code noloadbalance}. */
+    public RegisteredNode withTags(boolean isNoSync, boolean isNoLoadBalance) {
+        return new RegisteredNode(id, host, port, priority, noFailover, apiUrl, sessionTimeoutMillis, selfFenceMillis,
+                guarded, isNoSync, isNoLoadBalance);
     }
 
     /**

@@ -28,7 +28,24 @@ public final class ClusterStatus {
     public record Member(String id, String host, int port, String role, String state, boolean sentinelUp, Long timeline,
                          String flushLsn, String receiveLsn, String replayLsn, Long lagBytes, String server,
                          String sentinelState, String error, int priority, boolean noFailover, String api,
-                         boolean pendingRestart) {
+                         boolean pendingRestart, boolean noSync, boolean noLoadBalance) {
+        /** The tags that differ from their defaults, as {@code status} shows them: "nofailover,nosync". */
+        public String tagsShown() {
+            List<String> shown = new ArrayList<>();
+            if (priority != 100) {
+                shown.add("priority=" + priority);
+            }
+            if (noFailover) {
+                shown.add("nofailover");
+            }
+            if (noSync) {
+                shown.add("nosync");
+            }
+            if (noLoadBalance) {
+                shown.add("noloadbalance");
+            }
+            return String.join(",", shown);
+        }
     }
 
     /** The leader's latest decision, as written to ZooKeeper (or held by the leader itself). */
@@ -56,7 +73,7 @@ public final class ClusterStatus {
                     lsn(r == null ? -1 : r.receiveLsn()), lsn(r == null ? -1 : r.replayLsn()),
                     replica == null ? null : replica.lagBytes(), r == null ? null : r.role().json(),
                     r == null ? null : r.state(), r == null || r.error().isEmpty() ? null : r.error(), n.priority(),
-                    n.noFailover(), n.apiUrl(), r != null && r.pendingRestart()));
+                    n.noFailover(), n.apiUrl(), r != null && r.pendingRestart(), n.noSync(), n.noLoadBalance()));
         }
         return members;
     }
@@ -90,6 +107,8 @@ public final class ClusterStatus {
             ObjectNode tags = o.putObject("tags");
             tags.put("priority", m.priority());
             tags.put("nofailover", m.noFailover());
+            tags.put("nosync", m.noSync());
+            tags.put("noloadbalance", m.noLoadBalance());
             o.put("api", m.api());
         }
         ObjectNode votes = body.putObject("votes");
@@ -122,7 +141,8 @@ public final class ClusterStatus {
                     text(m, "receiveLsn"), text(m, "replayLsn"), m.path("lagBytes").isNumber() ? m.path("lagBytes").asLong()
                     : null, text(m, "server"), text(m, "sentinelState"), text(m, "error"),
                     m.path("tags").path("priority").asInt(), m.path("tags").path("nofailover").asBoolean(),
-                    text(m, "api"), m.path("pendingRestart").asBoolean(false)));
+                    text(m, "api"), m.path("pendingRestart").asBoolean(false), m.path("tags").path("nosync").asBoolean(),
+                    m.path("tags").path("noloadbalance").asBoolean()));
         }
         return members;
     }

@@ -1,6 +1,7 @@
 package io.pgsentinel.sentinel.zk;
 
 import io.dropwizard.lifecycle.Managed;
+import io.pgsentinel.sentinel.config.ClusterSettings;
 import io.pgsentinel.sentinel.decision.VoteSeen;
 import io.pgsentinel.sentinel.model.MemberReport;
 import io.pgsentinel.sentinel.model.ModelCodec;
@@ -47,6 +48,8 @@ public final class ClusterCache implements Managed {
     private final Map<String, Long> heartbeats = new ConcurrentHashMap<>();
     private final CountDownLatch initialized = new CountDownLatch(1);
     private volatile VersionedTopology topology;
+    private volatile SettingsStore.Versioned settings;
+    private volatile String settingsProblem = "";
     private volatile String topologyProblem = "";
     private volatile boolean maintenance;
     private volatile long rejected;
@@ -91,6 +94,9 @@ public final class ClusterCache implements Managed {
             if (relative.equals("topology")) {
                 topology = new VersionedTopology(TopologyCodec.decode(bytes), data.getStat().getVersion(), bytes);
                 topologyProblem = "";
+            } else if (relative.equals("config")) {
+                settings = new SettingsStore.Versioned(ClusterSettings.decode(bytes), data.getStat().getVersion());
+                settingsProblem = "";
             } else if (relative.equals("maintenance")) {
                 maintenance = true;
             } else if (relative.startsWith("nodes/")) {
@@ -128,6 +134,10 @@ public final class ClusterCache implements Managed {
             if (relative.equals("topology")) {
                 topologyProblem = "the topology node (version " + data.getStat().getVersion() + ") is malformed: "
                         + e.getMessage();
+            } else if (relative.equals("config")) {
+                // the last good settings stay in force
+                settingsProblem = "the settings node (version " + data.getStat().getVersion() + ") is malformed: "
+                        + e.getMessage() + "; keeping version " + (settings == null ? "none" : settings.version());
             } else if (relative.startsWith("members/")) {
                 members.remove(id);
             } else if (relative.startsWith("votes/")) {
@@ -217,6 +227,16 @@ public final class ClusterCache implements Managed {
 
     public Optional<VersionedTopology> topology() {
         return Optional.ofNullable(topology);
+    }
+
+    /** The cluster's settings as last read (the last good ones when the node is malformed), if any. */
+    public Optional<SettingsStore.Versioned> settings() {
+        return Optional.ofNullable(settings);
+    }
+
+    /** Why the settings node cannot be used, or "" when it can. */
+    public String settingsProblem() {
+        return settingsProblem;
     }
 
     /** Why the topology node cannot be used, or "" when it can. */

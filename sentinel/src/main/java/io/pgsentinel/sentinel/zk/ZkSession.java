@@ -86,7 +86,7 @@ public final class ZkSession implements Managed {
     /** Creates the persistent parents of the layout (idempotent). */
     public void ensureBasePaths() throws Exception {
         for (String path : List.of(paths.nodes(), paths.members(), paths.votes(), paths.fences(), paths.history(),
-                paths.leader(), paths.heartbeats())) {
+                paths.leader(), paths.heartbeats(), paths.settingsHistory())) {
             try {
                 client.create().creatingParentContainersIfNeeded().forPath(path);
             } catch (KeeperException.NodeExistsException ignored) {

@@ -206,6 +206,8 @@ public final class RoutingDataSource implements DataSource, AutoCloseable {
             // "lagging" is the sentinels' bound; the application's own bound decides here
             if (r.state() != ReplicaState.STREAMING && r.state() != ReplicaState.LAGGING) {
                 reasons.add(r.id() + " is " + r.state().json());
+            } else if (r.noLoadBalance()) {
+                reasons.add(r.id() + " is tagged noloadbalance");
             } else if (r.lagBytes() != null && r.lagBytes() > maxReplicaLagBytes) {
                 reasons.add(r.id() + " lags " + r.lagBytes() + " bytes, over the bound of " + maxReplicaLagBytes);
             } else {

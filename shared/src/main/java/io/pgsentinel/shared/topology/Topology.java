@@ -107,9 +107,19 @@ public record Topology(String cluster, long epoch, Primary primary, List<Replica
     /**
      * A replica as clients see it.
      *
-     * @param lagBytes how many bytes of WAL it has not yet replayed, or null when unknown (down)
+     * @param lagBytes      how many bytes of WAL it has not yet replayed, or null when unknown (down)
+     * @param noLoadBalance tagged {@code noloadbalance}: clients route no reads to it
      */
-    public record Replica(String id, String host, int port, ReplicaState state, Long lagBytes) {
+    public record Replica(String id, String host, int port, ReplicaState state, Long lagBytes, boolean noLoadBalance) {
+        public Replica(String id, String host, int port, ReplicaState state, Long lagBytes) {
+            this(id, host, port, state, lagBytes, false);
+        }
+
+        /** The same replica without its lag figure. */
+        public Replica withoutLag() {
+            return new Replica(id, host, port, state, null, noLoadBalance);
+        }
+
         public Replica {
             Names.requireValid("replica id", id);
             requireHost(host);

@@ -55,6 +55,9 @@ public final class TopologyCodec {
             if (r.lagBytes() != null) {
                 replica.put("lagBytes", r.lagBytes());
             }
+            if (r.noLoadBalance()) {
+                replica.put("noloadbalance", true);
+            }
         }
         if (t.leader() == null) {
             root.putNull("leader");
@@ -111,7 +114,8 @@ public final class TopologyCodec {
             replicas.add(build(path, () -> new Topology.Replica(
                     name(Fields.text(r, "id", path), path + ".id"),
                     host(Fields.text(r, "host", path), path + ".host"),
-                    (int) Fields.integer(r, "port", path, 1, 65535), state, lag)));
+                    (int) Fields.integer(r, "port", path, 1, 65535), state, lag,
+                    Fields.bool(r, "noloadbalance", path, false))));
         }
         String leader = Fields.optionalText(root, "leader", "").orElse(null);
         if (leader != null) {

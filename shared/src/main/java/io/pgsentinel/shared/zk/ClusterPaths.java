@@ -147,6 +147,23 @@ public record ClusterPaths(String root, String cluster) {
         return base() + "/promoting";
     }
 
+    /**
+     * The cluster-wide settings (failure detection, failover policy, synchronous mode, PostgreSQL
+     * parameters), changed with compare-and-set on the node's version.
+     */
+    public String settings() {
+        return base() + "/config";
+    }
+
+    /** One persistent sequential node per change of the settings: who, when, and the diff. */
+    public String settingsHistory() {
+        return base() + "/config-history";
+    }
+
+    public String settingsHistoryEntryPrefix() {
+        return settingsHistory() + "/change-";
+    }
+
     /** The leader's latest decision, for every sentinel's {@code GET /cluster}. */
     public String decision() {
         return base() + "/decision";
