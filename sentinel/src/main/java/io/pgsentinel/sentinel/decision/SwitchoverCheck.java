@@ -68,11 +68,15 @@ public final class SwitchoverCheck {
             }
             return new Verdict(requested, 202, null);
         }
+        // in synchronous mode a member of the synchronous set first (a nosync standby is far away, or for backups)
+        java.util.Set<String> synchronous = topology.synchronous() == null ? java.util.Set.of()
+                : java.util.Set.copyOf(topology.synchronous().standbys());
         return topology.replicas().stream()
                 .filter(r -> r.state() == ReplicaState.STREAMING)
                 .filter(r -> nodes.containsKey(r.id()) && !nodes.get(r.id()).noFailover())
                 .filter(r -> reports.containsKey(r.id()))
-                .min(Comparator.comparingLong((Topology.Replica r) -> -reports.get(r.id()).position())
+                .min(Comparator.comparing((Topology.Replica r) -> !synchronous.contains(r.id()))
+                        .thenComparingLong((Topology.Replica r) -> -reports.get(r.id()).position())
                         .thenComparing(r -> -nodes.get(r.id()).priority())
                         .thenComparing(Topology.Replica::id))
                 .map(r -> new Verdict(r.id(), 202, null))

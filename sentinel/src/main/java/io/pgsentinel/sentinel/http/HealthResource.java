@@ -166,7 +166,7 @@ public final class HealthResource {
     @GET
     @Path("readiness")
     public Response readiness(@QueryParam("lag") String lag) {
-        Long bound = lag == null ? view.maxLagBytes() : lagBound(lag);
+        Long bound = lag == null ? Long.valueOf(view.maxLagBytes()) : lagBound(lag);
         if (bound == null) {
             return badLag(lag);
         }
