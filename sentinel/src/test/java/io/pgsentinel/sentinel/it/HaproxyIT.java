@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
 /**
  * A real HAProxy (Debian's package, installed by .ci/run) with the configuration of
  * docs/haproxy.md in front of a test cluster: the write port follows the primary through a
- * failover, the read port reaches replicas only.
+ * failover, the read port reaches replicas only, the synchronous port ({@code GET /sync}) the
+ * synchronous standby only.
  */
 class HaproxyIT {
 
@@ -41,10 +42,15 @@ class HaproxyIT {
     void theWritePortFollowsTheFailoverAndTheReadPortReachesReplicasOnly() throws Exception {
         Path haproxy = Path.of("/usr/sbin/haproxy");
         assertThat(Files.isExecutable(haproxy)).as("HAProxy is installed (.ci/run installs Debian's haproxy)").isTrue();
-        try (SentinelCluster cluster = SentinelCluster.start(2)) {
-            cluster.awaitTopology("healthy", t -> t.replicas().stream().allMatch(r -> r.state().json().equals("streaming")));
+        // synchronous quorum mode with node3 tagged nosync: node2 alone is a synchronous standby
+        try (SentinelCluster cluster = SentinelCluster.start(2, y -> (y.contains("  id: node3\n")
+                ? y.replaceFirst("node:\n", "node:\n  tags:\n    nosync: true\n") : y)
+                + "replication:\n  synchronous: quorum\n")) {
+            cluster.awaitTopology("healthy", t -> t.replicas().stream().allMatch(r -> r.state().json().equals("streaming"))
+                    && t.synchronous() != null && t.synchronous().standbys().equals(java.util.List.of("node2")));
             int write = Ports.free();
             int read = Ports.free();
+            int sync = Ports.free();
             StringBuilder servers = new StringBuilder();
             for (LocalSentinel s : cluster.sentinels()) {
                 int api = Integer.parseInt(s.url("").replaceAll(".*:", ""));
@@ -73,7 +79,14 @@ class HaproxyIT {
                         http-check expect status 200
                         default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions
                     %s
-                    """.formatted(write, servers, read, servers);
+                    listen postgres_sync
+                        bind 127.0.0.1:%d
+                        balance roundrobin
+                        option httpchk GET /sync
+                        http-check expect status 200
+                        default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions
+                    %s
+                    """.formatted(write, servers, read, servers, sync, servers);
             Path cfg = KitRun.get().newDirectory("haproxy").resolve("haproxy.cfg");
             Files.writeString(cfg, config);
             Process proxy = new ProcessBuilder(haproxy.toString(), "-f", cfg.toString(), "-db")
@@ -98,6 +111,18 @@ class HaproxyIT {
                     readPorts.add(r.port());
                 }
                 assertThat(readPorts).hasSize(2).doesNotContain(primaryPort);
+                int node2Port = cluster.pg().node("node2").port();
+                Await.until("the synchronous port to reach node2 only", SentinelCluster.WAIT, () -> {
+                    for (int i = 0; i < 6; i++) {
+                        if (through(sync).port() != node2Port) {
+                            return false;
+                        }
+                    }
+                    return true;
+                });
+                for (int i = 0; i < 10; i++) {
+                    assertThat(through(sync)).as("a synchronous read").isEqualTo(new Landing(node2Port, true));
+                }
 
                 cluster.sentinel("node1").process().kill9();
                 cluster.pg().primary().kill9();
@@ -106,6 +131,7 @@ class HaproxyIT {
                     return !l.inRecovery() && l.port() != primaryPort ? l : null;
                 });
                 String newPrimary = cluster.topologyInZooKeeper().primary().id();
+                assertThat(newPrimary).as("the synchronous standby is promoted").isEqualTo("node2");
                 assertThat(after.port()).isEqualTo(cluster.pg().node(newPrimary).port());
                 Await.until("reads to reach the remaining replica only", SentinelCluster.WAIT, () -> {
                     Landing r = through(read);
