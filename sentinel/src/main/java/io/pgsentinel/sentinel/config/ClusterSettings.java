@@ -35,6 +35,9 @@ public final class ClusterSettings {
     public static final String SYNCHRONOUS_COUNT = "replication.synchronousCount";
     public static final String SYNCHRONOUS_FALLBACK = "replication.synchronousFallback";
     public static final String PARAMETERS = "postgresql.parameters.";
+    /** Permanent physical slots: {@code slots.<name>: physical}, kept on every member, for backup tools and external standbys. */
+    public static final String SLOTS = "slots.";
+    private static final Pattern SLOT_NAME = Pattern.compile("[a-z0-9_]{1,63}");
 
     /** The keys other than PostgreSQL parameters, in the order they are shown. */
     public static final List<String> KEYS = List.of(DOWN_AFTER, QUORUM, MIN_INTERVAL, MAX_LAG, SYNCHRONOUS,
@@ -66,9 +69,15 @@ public final class ClusterSettings {
     private static final Pattern PARAMETER_NAME = Pattern.compile("[a-z_][a-z0-9_]*(\\.[a-z_][a-z0-9_]*)?");
 
     /** What a change is checked against: the cluster as it is now. */
-    public record Limits(long checkIntervalMillis, long checkTimeoutMillis, long sessionTimeoutMillis, int registeredNodes) {
+    public record Limits(long checkIntervalMillis, long checkTimeoutMillis, long sessionTimeoutMillis,
+                         Set<String> memberSlots) {
         /** No cluster to check against (the seed of a new cluster; a document read back): values alone. */
-        public static final Limits NONE = new Limits(0, 0, 0, 0);
+        public static final Limits NONE = new Limits(0, 0, 0, Set.of());
+
+        /** How many nodes are registered (each has its member slot). */
+        public int registeredNodes() {
+            return memberSlots.size();
+        }
     }
 
     /** A bad setting, named by its key. */
@@ -139,6 +148,12 @@ public final class ClusterSettings {
     }
 
     private static String canonical(String key, String value) throws SettingsException {
+        if (key.startsWith(SLOTS)) {
+            if (!SLOT_NAME.matcher(key.substring(SLOTS.length())).matches()) {
+                throw new SettingsException(key, "a slot name is 1 to 63 lower case letters, digits and '_'");
+            }
+            return oneOf(key, value, "physical");
+        }
         if (key.startsWith(PARAMETERS)) {
             String name = key.substring(PARAMETERS.length());
             if (!PARAMETER_NAME.matcher(name).matches()) {
@@ -182,7 +197,8 @@ public final class ClusterSettings {
                 return value;
             default:
                 throw new SettingsException(key, "unknown setting; the cluster's settings are " + String.join(", ", KEYS)
-                        + " and " + PARAMETERS + "<name>; node-local ones stay in each sentinel's YAML");
+                        + ", " + PARAMETERS + "<name> and " + SLOTS + "<name>; node-local ones stay in each sentinel's "
+                        + "YAML");
         }
     }
 
@@ -249,6 +265,12 @@ public final class ClusterSettings {
                     + "does not fence itself, so a shorter downAfter fails over a primary that a short network blip "
                     + "hid, by a fence from the leader");
         }
+        for (String slot : slots()) {
+            if (l.memberSlots().contains(slot)) {
+                throw new SettingsException(SLOTS + slot, "is the replication slot of member " + slot
+                        + ": a permanent slot needs a name of its own");
+            }
+        }
         if (l.registeredNodes() > 0 && fixedQuorum() > l.registeredNodes()) {
             throw new SettingsException(QUORUM, fixedQuorum() + " is more than the " + l.registeredNodes()
                     + " registered nodes: no failover could ever happen");
@@ -264,8 +286,9 @@ public final class ClusterSettings {
     public ClusterSettings with(Map<String, String> set, Set<String> unset, Limits limits) throws SettingsException {
         Map<String, String> v = new TreeMap<>(values);
         for (String key : unset) {
-            if (!key.startsWith(PARAMETERS)) {
-                throw new SettingsException(key, "cannot be removed, only changed (only PostgreSQL parameters can)");
+            if (!key.startsWith(PARAMETERS) && !key.startsWith(SLOTS)) {
+                throw new SettingsException(key, "cannot be removed, only changed (only PostgreSQL parameters and "
+                        + "slots can)");
             }
             v.remove(key);
         }
@@ -323,6 +346,13 @@ public final class ClusterSettings {
         return p;
     }
 
+    /** The permanent physical slots every member keeps. */
+    public java.util.SortedSet<String> slots() {
+        java.util.SortedSet<String> s = new java.util.TreeSet<>();
+        values.keySet().stream().filter(k -> k.startsWith(SLOTS)).forEach(k -> s.add(k.substring(SLOTS.length())));
+        return s;
+    }
+
     /** What changes from these settings to {@code next}, key by key, in key order. */
     public List<Change> changesTo(ClusterSettings next) {
         TreeMap<String, String> keys = new TreeMap<>(values);
@@ -349,6 +379,8 @@ public final class ClusterSettings {
         }
         ObjectNode params = root.with("postgresql").with("parameters");
         parameters().forEach(params::put);
+        ObjectNode slots = root.with("slots");
+        slots().forEach(name -> slots.put(name, "physical"));
         return root;
     }
 

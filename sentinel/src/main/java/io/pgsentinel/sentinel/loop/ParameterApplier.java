@@ -1,12 +1,10 @@
 package io.pgsentinel.sentinel.loop;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.pgsentinel.sentinel.config.ClusterSettings;
 import io.pgsentinel.sentinel.model.MemberReport;
 import io.pgsentinel.sentinel.postgres.PgParameters;
 import io.pgsentinel.sentinel.time.MonotonicClock;
 import io.pgsentinel.sentinel.zk.ClusterCache;
-import io.pgsentinel.shared.json.Fields;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -66,7 +64,7 @@ final class ParameterApplier {
                     set.put(name, value);
                 }
             });
-            Set<String> reset = new TreeSet<>(everNamed());
+            Set<String> reset = new TreeSet<>(SettingsHistory.everNamed(cache, ClusterSettings.PARAMETERS));
             reset.removeAll(desired.keySet());
             reset.retainAll(now.keySet());
             List<String> changed = parameters.apply(host, port, set, reset, SQL_TIMEOUT);
@@ -80,25 +78,5 @@ final class ParameterApplier {
             failedAt = clock.nowMillis();
             LOG.warn("could not apply the cluster's PostgreSQL parameters to the local server: {}", e.getMessage());
         }
-    }
-
-    /** Every parameter the cluster's settings history names: those the cluster no longer sets are reset. */
-    private Set<String> everNamed() {
-        Set<String> names = new TreeSet<>();
-        for (String entry : cache.documentsUnder("config-history/")) {
-            cache.document(entry).ifPresent(bytes -> {
-                try {
-                    for (JsonNode change : Fields.parseObject(bytes).path("changes")) {
-                        String key = change.path("key").asText("");
-                        if (key.startsWith(ClusterSettings.PARAMETERS)) {
-                            names.add(key.substring(ClusterSettings.PARAMETERS.length()));
-                        }
-                    }
-                } catch (Exception e) {
-                    // a malformed history entry names nothing
-                }
-            });
-        }
-        return names;
     }
 }

@@ -122,6 +122,7 @@ public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelVie
         leaderDuties.synchronous(new SyncManager(cache, writes, admin, settings::current));
         SentinelLoop loop = new SentinelLoop(observer, reconciler, leaderDuties, leadership, cache, checkInterval);
         loop.settings(settings, new ParameterApplier(new PgParameters(jdbc), c.node.host, c.postgres.port,
+                settings::current, cache, clock), new SlotKeeper(c.node.id, admin, c.node.host, c.postgres.port,
                 settings::current, cache, clock));
         io.pgsentinel.sentinel.hooks.Hooks hooks = new io.pgsentinel.sentinel.hooks.Hooks(c.hooks, c.cluster, c.node.id,
                 registry);

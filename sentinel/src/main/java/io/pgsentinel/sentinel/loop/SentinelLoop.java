@@ -44,11 +44,13 @@ public final class SentinelLoop implements Managed {
 
     private EffectiveSettings settings;
     private ParameterApplier parameters;
+    private SlotKeeper slots;
 
-    /** The cluster's settings, followed every cycle, and the applier of its PostgreSQL parameters. */
-    void settings(EffectiveSettings effective, ParameterApplier applier) {
+    /** The cluster's settings, followed every cycle, with the keepers of its PostgreSQL parameters and slots. */
+    void settings(EffectiveSettings effective, ParameterApplier applier, SlotKeeper keeper) {
         this.settings = effective;
         this.parameters = applier;
+        this.slots = keeper;
     }
 
     /** Run at the end of every cycle (the hooks learn what the server is now); must not block. */
@@ -117,6 +119,7 @@ public final class SentinelLoop implements Managed {
         }
         if (parameters != null) {
             parameters.cycle(observer.latest());
+            slots.cycle(observer.latest());
         }
         leader.trackPrimaryPosition();
         Leadership.Term term = leadership.current();

@@ -56,7 +56,9 @@ public final class SettingsEditor {
     public ClusterSettings.Limits limits() {
         Map<String, RegisteredNode> nodes = cache.nodes();
         long session = nodes.values().stream().mapToLong(RegisteredNode::sessionTimeoutMillis).max().orElse(0);
-        return new ClusterSettings.Limits(checkIntervalMillis, checkTimeoutMillis, Math.max(0, session), nodes.size());
+        Set<String> memberSlots = new java.util.TreeSet<>();
+        nodes.keySet().forEach(id -> memberSlots.add(io.pgsentinel.sentinel.postgres.Replication.slotName(id)));
+        return new ClusterSettings.Limits(checkIntervalMillis, checkTimeoutMillis, Math.max(0, session), memberSlots);
     }
 
     /**

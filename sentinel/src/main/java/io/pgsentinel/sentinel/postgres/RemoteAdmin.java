@@ -300,6 +300,38 @@ public final class RemoteAdmin {
         });
     }
 
+    /** The server's physical slots and their restart_lsn (-1 when it reserves no WAL yet). */
+    public Map<String, Long> physicalSlots(String host, int port, Duration timeout) throws SQLException {
+        return jdbc.call(host, port, timeout, c -> {
+            Map<String, Long> slots = new java.util.TreeMap<>();
+            try (Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT slot_name, restart_lsn::text FROM pg_replication_slots "
+                         + "WHERE slot_type = 'physical'")) {
+                while (rs.next()) {
+                    String lsn = rs.getString(2);
+                    slots.put(rs.getString(1), lsn == null ? -1 : Lsn.parse(lsn));
+                }
+            }
+            return slots;
+        });
+    }
+
+    /**
+     * Moves the slot {@code slot} forward to {@code lsn} (on a standby, at most to what it has
+     * replayed); returns its restart_lsn after.
+     */
+    public long advanceSlot(String host, int port, String slot, long lsn, Duration timeout) throws SQLException {
+        return jdbc.call(host, port, timeout, c -> {
+            try (var ps = c.prepareStatement("SELECT end_lsn::text FROM pg_replication_slot_advance(?, ?::pg_lsn)")) {
+                ps.setString(1, slot);
+                ps.setString(2, Lsn.format(lsn));
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() && rs.getString(1) != null ? Lsn.parse(rs.getString(1)) : -1;
+                }
+            }
+        });
+    }
+
     /** How far a clone has got: bytes streamed and the estimated total (-1 when not estimated). */
     public record CloneProgress(long streamed, long total) {
         /** "43% (123.4 MB of 286.0 MB)", or "123.4 MB" without an estimate. */

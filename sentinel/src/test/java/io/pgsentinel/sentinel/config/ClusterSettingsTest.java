@@ -16,7 +16,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** The cluster's settings: each value checked, the timing rules against the cluster, the diff and the stored form. */
 class ClusterSettingsTest {
     /** A 3-node cluster with the default timings: 500 ms checks, 1 s check timeout, a 4 s session. */
-    static final ClusterSettings.Limits THREE_NODES = new ClusterSettings.Limits(500, 1000, 4000, 3);
+    static final ClusterSettings.Limits THREE_NODES = new ClusterSettings.Limits(500, 1000, 4000,
+            Set.of("node1", "node2", "node3"));
 
     static ClusterSettings defaults() {
         SentinelConfiguration c = new SentinelConfiguration();
@@ -45,7 +46,8 @@ class ClusterSettingsTest {
                 Arguments.of("replication.synchronous", "false", "off"),
                 Arguments.of("replication.synchronousCount", "2", "2"),
                 Arguments.of("postgresql.parameters.work_mem", "8MB", "8MB"),
-                Arguments.of("postgresql.parameters.pg_stat_statements.track", "all", "all"));
+                Arguments.of("postgresql.parameters.pg_stat_statements.track", "all", "all"),
+                Arguments.of("slots.backup_tool", "physical", "physical"));
     }
 
     @ParameterizedTest(name = "{0} = {1}")
@@ -72,7 +74,10 @@ class ClusterSettingsTest {
                 Arguments.of("postgresql.parameters.primary_conninfo", "host=x", "the sentinel points each replica"),
                 Arguments.of("postgresql.parameters.synchronous_standby_names", "*", "the sentinel keeps it"),
                 Arguments.of("postgresql.parameters.Work-Mem", "8MB", "not a PostgreSQL parameter name"),
-                Arguments.of("postgresql.parameters.work_mem", "8MB\nfsync = off", "one line"));
+                Arguments.of("postgresql.parameters.work_mem", "8MB\nfsync = off", "one line"),
+                Arguments.of("slots.backup", "logical", "must be physical"),
+                Arguments.of("slots.Backup-1", "physical", "a slot name is"),
+                Arguments.of("slots.node2", "physical", "the replication slot of member node2"));
     }
 
     @ParameterizedTest(name = "{0} = {1}")

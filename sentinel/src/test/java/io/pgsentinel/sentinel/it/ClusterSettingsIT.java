@@ -95,12 +95,13 @@ class ClusterSettingsIT extends ClusterTest {
         assertThat(loser.body()).contains("changed since version 0 was read").contains("nothing changed");
         assertThat(Http.get(api).json().get("version").asInt()).isEqualTo(1);
 
-        // PostgreSQL parameters: applied to every member; a restart-only one shows pending
+        // PostgreSQL parameters: applied to every member; a restart-only one shows pending; a permanent slot
         ChildJvm params = cli("edit-config", config, "--set", "postgresql.parameters.work_mem=8MB",
-                "--set", "postgresql.parameters.shared_buffers=48MB");
+                "--set", "postgresql.parameters.shared_buffers=48MB", "--set", "slots.backup_tool=physical");
         assertThat(params.awaitExit(Duration.ofSeconds(60))).as(params.logText()).isZero();
         assertThat(params.logText()).contains("+ postgresql.parameters.work_mem: 8MB")
-                .contains("settings version 2: 2 changes applied").contains("shared_buffers take effect after a restart");
+                .contains("settings version 2: 3 changes applied").contains("shared_buffers take effect after a restart");
+        String p1 = advanceSlotOn(node("node1"));
         for (PgNode n : cluster.pg().nodes()) {
             Await.until(n.name() + " to run with work_mem 8MB", SentinelCluster.WAIT,
                     () -> "8MB".equals(n.query("SHOW work_mem")));
@@ -111,10 +112,15 @@ class ClusterSettingsIT extends ClusterTest {
         status.awaitExit(Duration.ofSeconds(60));
         assertThat(status.logText()).contains("streaming, restart pending").contains("nosync,noloadbalance");
 
+        for (PgNode n : cluster.pg().nodes()) {
+            Await.until(n.name() + " to hold the permanent slot at " + p1 + " or later", SentinelCluster.WAIT,
+                    () -> slotAtLeast(n, p1));
+        }
+
         // synchronous mode turned on at run time: node3 is tagged nosync, so node2 alone is in the set
         ChildJvm sync = cli("edit-config", config, "--set", "replication.synchronous=quorum");
         assertThat(sync.awaitExit(Duration.ofSeconds(60))).as(sync.logText()).isZero();
-        PgNode node1 = cluster.pg().node("node1");
+        PgNode node1 = node("node1");
         Await.until("node1 to wait for node2", SentinelCluster.WAIT,
                 () -> "ANY 1 (node2)".equals(node1.query("SHOW synchronous_standby_names")));
         Topology syncOn = cluster.awaitTopology("the synchronous set published", t -> t.synchronous() != null
@@ -174,6 +180,13 @@ class ClusterSettingsIT extends ClusterTest {
             assertThat(n.query("SELECT count(*) FROM pg_settings WHERE pending_restart")).as(n.name()).isEqualTo("0");
         }
 
+        // the permanent slot survived the switchover with its position; moved on the new primary, the replicas follow
+        assertThat(slotAtLeast(node("node2"), p1)).isTrue();
+        String p2 = advanceSlotOn(node("node2"));
+        for (PgNode n : List.of(node("node1"), node("node3"))) {
+            Await.until(n.name() + " to follow the slot to " + p2, SentinelCluster.WAIT, () -> slotAtLeast(n, p2));
+        }
+
         // a parameter removed from the cluster's settings is reset on every member
         ChildJvm removed = cli("edit-config", config, "--remove", "postgresql.parameters.work_mem");
         assertThat(removed.awaitExit(Duration.ofSeconds(60))).as(removed.logText()).isZero();
@@ -201,6 +214,8 @@ class ClusterSettingsIT extends ClusterTest {
         });
         Topology failedOver = cluster.awaitTopology("a failover", t -> t.epoch() > epoch);
         assertThat(failedOver.primary().id()).isIn("node1", "node3");
+        assertThat(slotAtLeast(node(failedOver.primary().id()), p2)).as("the slot survived a second change of primary")
+                .isTrue();
 
         // synchronous mode turned off at run time: the new primary waits for nobody, the set is unpublished
         Http.Reply off = Http.post(witness.url("/config"), "{\"set\": {\"replication.synchronous\": \"off\"}}", TOKEN);
@@ -217,6 +232,26 @@ class ClusterSettingsIT extends ClusterTest {
         for (LocalSentinel s : cluster.sentinels()) {
             assertThat(s.log()).doesNotContain(TOKEN);
         }
+    }
+
+    private PgNode node(String id) {
+        return cluster.pg().node(id);
+    }
+
+    /** Moves the permanent slot forward to the primary's current WAL position, as a backup tool would; returns it. */
+    private static String advanceSlotOn(PgNode primary) {
+        primary.execute("SELECT pg_switch_wal()"); // some WAL to move over
+        return Await.value("the permanent slot on " + primary.name(), SentinelCluster.WAIT, () -> {
+            String lsn = primary.query("SELECT pg_current_wal_lsn()::text");
+            return "t".equals(primary.query("SELECT count(*) = 1 FROM pg_replication_slots WHERE slot_name = "
+                    + "'backup_tool'")) ? primary.query("SELECT end_lsn::text FROM pg_replication_slot_advance("
+                    + "'backup_tool', '" + lsn + "')") : null;
+        });
+    }
+
+    private static boolean slotAtLeast(PgNode n, String lsn) {
+        return "t".equals(n.query("SELECT restart_lsn >= '" + lsn + "'::pg_lsn FROM pg_replication_slots "
+                + "WHERE slot_name = 'backup_tool'"));
     }
 
     private static Http.Reply racer(CountDownLatch go, String url, String body) {
