@@ -30,6 +30,7 @@ public final class ClusterSettings {
     public static final String DOWN_AFTER = "failureDetection.downAfter";
     public static final String QUORUM = "failureDetection.quorum";
     public static final String MIN_INTERVAL = "failover.minInterval";
+    public static final String PRIMARY_START_TIMEOUT = "failover.primaryStartTimeout";
     public static final String MAX_LAG = "replication.maxLagOnFailover";
     public static final String SYNCHRONOUS = "replication.synchronous";
     public static final String SYNCHRONOUS_COUNT = "replication.synchronousCount";
@@ -40,7 +41,8 @@ public final class ClusterSettings {
     private static final Pattern SLOT_NAME = Pattern.compile("[a-z0-9_]{1,63}");
 
     /** The keys other than PostgreSQL parameters, in the order they are shown. */
-    public static final List<String> KEYS = List.of(DOWN_AFTER, QUORUM, MIN_INTERVAL, MAX_LAG, SYNCHRONOUS,
+    public static final List<String> KEYS = List.of(DOWN_AFTER, QUORUM, MIN_INTERVAL, PRIMARY_START_TIMEOUT, MAX_LAG,
+            SYNCHRONOUS,
             SYNCHRONOUS_COUNT, SYNCHRONOUS_FALLBACK);
 
     /**
@@ -114,6 +116,7 @@ public final class ClusterSettings {
         v.put(DOWN_AFTER, millis(c.failureDetection.downAfter.toMilliseconds()));
         v.put(QUORUM, c.failureDetection.quorum);
         v.put(MIN_INTERVAL, millis(c.failover.minInterval.toMilliseconds()));
+        v.put(PRIMARY_START_TIMEOUT, millis(c.failover.primaryStartTimeout.toMilliseconds()));
         v.put(MAX_LAG, bytes(c.replication.maxLagOnFailover.toBytes()));
         v.put(SYNCHRONOUS, c.replication.synchronous);
         v.put(SYNCHRONOUS_COUNT, Integer.toString(c.replication.synchronousCount));
@@ -172,6 +175,7 @@ public final class ClusterSettings {
             case DOWN_AFTER:
                 return millis(duration(key, value, 100).toMilliseconds());
             case MIN_INTERVAL:
+            case PRIMARY_START_TIMEOUT:
                 return millis(duration(key, value, 0).toMilliseconds());
             case QUORUM:
                 if (!value.equals("majority") && !value.matches("[1-9][0-9]?")) {
@@ -312,6 +316,10 @@ public final class ClusterSettings {
 
     public long minIntervalMillis() {
         return Duration.parse(values.get(MIN_INTERVAL)).toMilliseconds();
+    }
+
+    public long primaryStartTimeoutMillis() {
+        return Duration.parse(values.get(PRIMARY_START_TIMEOUT)).toMilliseconds();
     }
 
     public long maxLagOnFailoverBytes() {

@@ -18,6 +18,17 @@ public class FailoverConfig {
     public Duration minInterval = Duration.seconds(60);
 
     /**
+     * When the primary's own sentinel restarts it in place (it fenced it while ZooKeeper was
+     * away) and reports it "starting" (a crash recovery may take a while), the leader waits this
+     * long for it before failing over; a server its sentinel has not begun to start gets
+     * failureDetection.downAfter. A cluster setting (seeded from here).
+     */
+    @NotNull
+    @MinDuration(value = 0, unit = TimeUnit.SECONDS)
+    @JsonProperty
+    public Duration primaryStartTimeout = Duration.seconds(30);
+
+    /**
      * How long the leader waits for the old primary's fence to be confirmed before it gives up
      * this attempt (and decides again).
      */

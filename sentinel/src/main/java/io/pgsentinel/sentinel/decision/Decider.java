@@ -56,13 +56,18 @@ public final class Decider {
             return Decision.none("primary " + primaryId + " is up" + replicaSummary(next), publish);
         }
         String downText = down.describe();
+        MemberReport restarting = s.reports().get(primaryId);
+        // starting it (a crash recovery), or it runs again and the votes have not caught up yet
+        boolean starting = restarting != null && ("starting".equals(restarting.state()) || isWritable(restarting));
+        long restartBound = starting ? Math.max(p.downAfterMillis(), p.primaryStartTimeoutMillis()) : p.downAfterMillis();
         if (s.primaryRestartingSinceMillis() >= 0 && !s.fences().contains(primaryId)
-                && s.nowMillis() - s.primaryRestartingSinceMillis() < p.downAfterMillis()) {
+                && s.nowMillis() - s.primaryRestartingSinceMillis() < restartBound) {
             // its sentinel has a session again and restarts it in place (it fenced it while ZooKeeper was away):
-            // a restart is faster than a failover and changes no timeline; bounded, for one that cannot restart
+            // a restart is faster than a failover and changes no timeline; bounded, for one that cannot restart:
+            // downAfter to begin starting it, primaryStartTimeout (in all) once it says it is starting it
             return Decision.waiting(downText + "; its own sentinel is restarting it in place (for "
-                    + seconds(s.nowMillis() - s.primaryRestartingSinceMillis()) + "): waiting up to downAfter ("
-                    + seconds(p.downAfterMillis()) + ") for it", publish);
+                    + seconds(s.nowMillis() - s.primaryRestartingSinceMillis()) + "): waiting up to "
+                    + (starting ? "primaryStartTimeout (" : "downAfter (") + seconds(restartBound) + ") for it", publish);
         }
         if (s.maintenance()) {
             return Decision.waiting(downText + "; automatic failover is paused (maintenance)", publish);

@@ -47,7 +47,7 @@ public final class EffectiveSettings {
     public Policy policy() {
         ClusterSettings s = current();
         return new Policy(s.downAfterMillis(), s.fixedQuorum(), s.maxLagOnFailoverBytes(), LAG_PUBLISH_INTERVAL_MILLIS,
-                s.minIntervalMillis());
+                s.minIntervalMillis(), s.primaryStartTimeoutMillis());
     }
 
     /** Once per cycle on the loop thread: log a new version; the leader seeds a cluster that has none. */

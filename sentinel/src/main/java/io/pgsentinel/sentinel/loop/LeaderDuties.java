@@ -450,19 +450,32 @@ public final class LeaderDuties {
 
     private String restartingPrimary;
     private long restartingSince = -1;
+    private long restartedAt = -1;
+    /** How long a restarted primary keeps its grace after it runs again: the votes need a probe or two to see it up. */
+    private static final long RESTARTED_GRACE_MILLIS = 5000;
 
     /**
      * Since when the primary's own sentinel (alive: its report is there) has reported its server
      * self-fenced or starting, in this down period: it restarts it in place once it has its
      * session again. Counted once per down period, never restarted by a flapping state, so the
-     * grace it earns is bounded.
+     * grace it earns is bounded; kept a few seconds after the server runs again, while the
+     * sentinels' votes still say what they saw during the restart.
      */
     private long primaryRestartingSince(Topology topology, Map<String, MemberReport> members, long now) {
         String primary = topology == null ? null : topology.primary().id();
         MemberReport pr = primary == null ? null : members.get(primary);
+        if (pr != null && pr.running() && restartingSince >= 0 && primary.equals(restartingPrimary)) {
+            if (restartedAt < 0) {
+                restartedAt = now;
+            }
+            if (now - restartedAt < RESTARTED_GRACE_MILLIS) {
+                return restartingSince;
+            }
+        }
         if (pr == null || pr.running() || !primary.equals(restartingPrimary)) {
             restartingPrimary = primary;
             restartingSince = -1;
+            restartedAt = -1;
         }
         if (pr != null && !pr.running() && restartingSince < 0
                 && ("fenced".equals(pr.state()) || "starting".equals(pr.state()))) {

@@ -213,6 +213,12 @@ public final class SelfFence implements Managed {
     }
 
     private Runnable afterStop = () -> { };
+    private java.util.function.BooleanSupplier publishedPrimary = () -> false;
+
+    /** Whether the published topology names this node the primary (from the cache; must not block). */
+    void publishedPrimary(java.util.function.BooleanSupplier isPublishedPrimary) {
+        this.publishedPrimary = isPublishedPrimary;
+    }
 
     /** Run right after this watchdog stopped the server (the hooks hear of it before the next cycle); must not block. */
     void afterStop(Runnable r) {
@@ -238,7 +244,10 @@ public final class SelfFence implements Managed {
             boolean primaryLike = (r != null && r.running() && r.role() == Role.PRIMARY)
                     || (lastKnownRole == Role.PRIMARY && control.isRunning());
             long sessionTimeout = session.negotiatedSessionTimeoutMillis();
-            heartbeat(now, primaryLike && !zkLossFenced.get());
+            // the heartbeat goes on while this node is the published primary though its server is down
+            // (restarted in place, started by its sentinel): its silence must mean ZooKeeper is lost, so
+            // that the leader may take it for a fence; a live sentinel that may start the server must beat
+            heartbeat(now, (primaryLike || publishedPrimary.getAsBoolean()) && !zkLossFenced.get());
             if (zkLossFenced.get() && control.isRunning() && !control.hasStandbySignal()) {
                 fence("the server was started again while it is fenced (ZooKeeper has not confirmed this node "
                         + "is the primary since it fenced it)", true);

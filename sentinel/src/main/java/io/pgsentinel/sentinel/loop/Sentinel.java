@@ -95,6 +95,8 @@ public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelVie
                 selfFenceBudget, metrics, guard, () -> guardedPeers(c.node.id, cache, policy.get()));
         observer.guarded(selfFence::guarded);
         selfFence.switchoverTimeout(c.failover.switchoverTimeout.toJavaDuration());
+        selfFence.publishedPrimary(() -> cache.topology().map(t -> t.topology().primary().id().equals(c.node.id))
+                .orElse(false));
         if (c.fencing.selfFence.equals("readonly")) {
             org.slf4j.LoggerFactory.getLogger(Sentinel.class).warn("fencing.selfFence: readonly fences by a stop: a "
                     + "read-only server still commits BEGIN READ WRITE, so it is no fence");

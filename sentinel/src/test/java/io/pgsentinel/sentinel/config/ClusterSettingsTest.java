@@ -28,6 +28,7 @@ class ClusterSettingsTest {
     void theSeedIsTheYamlInCanonicalForm() {
         assertThat(defaults().flat()).containsEntry("failureDetection.downAfter", "3s")
                 .containsEntry("failureDetection.quorum", "majority").containsEntry("failover.minInterval", "1min")
+                .containsEntry("failover.primaryStartTimeout", "30s")
                 .containsEntry("replication.maxLagOnFailover", "1MB").containsEntry("replication.synchronous", "off")
                 .containsEntry("replication.synchronousCount", "1")
                 .containsEntry("replication.synchronousFallback", "block");

@@ -141,11 +141,25 @@ class DeciderTest {
                         "primary node1 is down: 2 of 3 sentinels have seen it unreachable for at least 3.0 s (quorum 2)"),
                 row("down for 10 s (fenced while ZooKeeper was away) but its sentinel restarts it: wait",
                         Fixture.healthy().down("node2", "node1", 10_000, 0).down("node3", "node1", 10_000, 0)
-                                .primaryRestartingFor(500), WAIT, null,
+                                .fencedStopped("node1").primaryRestartingFor(500), WAIT, null,
                         "its own sentinel is restarting it in place (for 0.5 s): waiting up to downAfter (3.0 s)"),
-                row("a restart in place that takes longer than downAfter: fail over",
+                row("fenced while ZooKeeper was away, not started again within downAfter: fail over",
                         Fixture.healthy().down("node2", "node1", 10_000, 0).down("node3", "node1", 10_000, 0)
-                                .primaryRestartingFor(3000), FAILOVER, "node2", "primary node1 is down"),
+                                .fencedStopped("node1").primaryRestartingFor(3000), FAILOVER, "node2",
+                        "primary node1 is down"),
+                row("its sentinel says it is starting it (a crash recovery), longer than downAfter: wait",
+                        Fixture.healthy().down("node2", "node1", 10_000, 0).down("node3", "node1", 10_000, 0)
+                                .starting("node1").primaryRestartingFor(12_000), WAIT, null,
+                        "its own sentinel is restarting it in place (for 12.0 s): waiting up to primaryStartTimeout "
+                                + "(30.0 s)"),
+                row("restarted in place and running again while the votes still say down: wait",
+                        Fixture.healthy().down("node2", "node1", 10_000, 0).down("node3", "node1", 10_000, 0)
+                                .primaryRestartingFor(6_000), WAIT, null,
+                        "waiting up to primaryStartTimeout (30.0 s)"),
+                row("starting for longer than primaryStartTimeout: fail over",
+                        Fixture.healthy().down("node2", "node1", 40_000, 0).down("node3", "node1", 40_000, 0)
+                                .starting("node1").primaryRestartingFor(30_000), FAILOVER, "node2",
+                        "primary node1 is down"),
                 row("a restart in place of a primary the leader fenced is no reason to wait",
                         Fixture.healthy().down("node2", "node1", 10_000, 0).down("node3", "node1", 10_000, 0)
                                 .primaryRestartingFor(500).fenced("node1"), FAILOVER, "node2", "primary node1 is down"),

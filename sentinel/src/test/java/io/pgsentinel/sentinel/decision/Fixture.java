@@ -110,6 +110,13 @@ final class Fixture {
         return this;
     }
 
+    /** A stopped server whose sentinel reports it is starting it (pg_ctl start running: a crash recovery). */
+    Fixture starting(String id) {
+        reports.put(id, new MemberReport(id, WALL, false, Role.UNKNOWN, 0, -1, -1, -1, "", "", 0, List.of(), "starting",
+                ""));
+        return this;
+    }
+
     Fixture replica(String id, long lsn, long timeline) {
         reports.put(id, new MemberReport(id, WALL, true, Role.REPLICA, timeline, -1, lsn, lsn, "streaming", "10.0.0.11",
                 5432, List.of(), "ok", ""));

@@ -25,10 +25,14 @@ class FailsafeIT extends ClusterTest {
 
 
     private void start(boolean failsafe) throws Exception {
+        start(failsafe, java.util.function.UnaryOperator.identity());
+    }
+
+    private void start(boolean failsafe, java.util.function.UnaryOperator<String> tweak) throws Exception {
         Path token = KitRun.get().newDirectory("token").resolve("api.token");
         Files.writeString(token, "failsafe-token\n");
-        cluster = SentinelCluster.start(2, y -> y + "api:\n  tokenFile: " + token + "\nfailsafe: " + (failsafe ? "on" : "off")
-                + "\n");
+        cluster = SentinelCluster.start(2, y -> tweak.apply(y) + "api:\n  tokenFile: " + token + "\nfailsafe: "
+                + (failsafe ? "on" : "off") + "\n");
         cluster.awaitTopology("healthy", t -> t.primary().id().equals("node1") && t.replicas().stream()
                 .allMatch(r -> r.state().json().equals("streaming")));
         sampler = new WriteSampler(cluster);
@@ -103,17 +107,46 @@ class FailsafeIT extends ClusterTest {
         sampler.assertNeverTwoWritable();
     }
 
+    /**
+     * A bin directory like the real one whose pg_ctl takes {@code seconds} longer to start a server:
+     * a crash recovery that takes a while (the self-fence stops immediately), without the WAL to replay.
+     */
+    private static Path slowStartingBinDirectory(int seconds) throws Exception {
+        Path real = io.pgsentinel.localcluster.PgInstall.find().binDir();
+        Path dir = KitRun.get().newDirectory("slow-bin");
+        try (var programs = Files.list(real)) {
+            for (Path p : programs.toList()) {
+                if (!p.getFileName().toString().equals("pg_ctl")) {
+                    Files.createSymbolicLink(dir.resolve(p.getFileName()), p);
+                }
+            }
+        }
+        Path pgCtl = dir.resolve("pg_ctl");
+        Files.writeString(pgCtl, "#!/bin/sh\ncase \"$*\" in *\" start\"*) sleep " + seconds + " ;; esac\nexec "
+                + real.resolve("pg_ctl") + " \"$@\"\n");
+        Files.setPosixFilePermissions(pgCtl, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        return dir;
+    }
+
     @Test
     void withoutFailsafeAZooKeeperOutageFencesThePrimaryWhichComesBackAfterwards() throws Exception {
-        start(false);
+        // node1's server takes 5 s to start (longer than downAfter): a crash recovery after its self-fence
+        Path slow = slowStartingBinDirectory(5);
+        String real = io.pgsentinel.localcluster.PgInstall.find().binDir().toString();
+        start(false, y -> y.contains("  id: node1\n") ? y.replace("binDirectory: " + real, "binDirectory: " + slow) : y);
         cluster.zk().loseQuorum();
         Await.until("the primary to fence itself", SentinelCluster.WAIT, () -> !cluster.pg().primary().isRunning());
         Await.until("node1's sentinel to say why", SentinelCluster.WAIT,
                 () -> cluster.sentinel("node1").log().contains("no answer from ZooKeeper"));
         cluster.zk().restoreAll();
-        // no failover could happen (nobody could vote): ZooKeeper confirms node1, which restarts
+        // no failover could happen (nobody could vote): ZooKeeper confirms node1, which restarts;
+        // the leader waits for it (its sentinel says "starting"), though that takes longer than downAfter
         Await.until("node1 to serve again", SentinelCluster.WAIT, () -> cluster.pg().primary().isRunning()
                 && !cluster.pg().primary().isInRecovery());
+        assertThat(cluster.sentinel("node1").log()).contains("starting the server");
+        Await.until("the leader to see node1 up", SentinelCluster.WAIT, () -> cluster.cluster(cluster.sentinel("node2"))
+                .at("/decision/reason").asText().startsWith("primary node1 is up"));
+        assertThat(cluster.zkClient().checkExists().forPath(cluster.paths().fence("node1"))).as("never fenced").isNull();
         assertThat(cluster.topologyInZooKeeper().epoch()).isEqualTo(1);
         sampler.assertNeverTwoWritable();
     }
