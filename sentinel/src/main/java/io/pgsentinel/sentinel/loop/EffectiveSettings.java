@@ -57,7 +57,7 @@ public final class EffectiveSettings {
             if (leading && cache.isInitialized() && cache.settingsProblem().isEmpty()) {
                 try {
                     if (store.createIfAbsent(seed, self)) {
-                        LOG.info("created the cluster's settings from this sentinel's configuration: {}", seed.flat());
+                        LOG.info("wrote the cluster's settings (version 0) from this sentinel's configuration: {}", seed.flat());
                     }
                 } catch (Exception e) {
                     LOG.warn("could not create the cluster's settings: {}", e.toString());

@@ -28,7 +28,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <ul>
  *   <li>a commit acknowledged by a server that was superseded: sent after this process saw a
  *       topology naming another primary, by a server that is not the next one to be published
- *       (a promoted candidate may commit just before its publication);</li>
+ *       (a promoted candidate may commit just before its publication; a republication of the same
+ *       epoch, such as a change of leader or of the pause flag, is not a next primary);</li>
  *   <li>two servers whose acknowledged commits overlap in time (sent before the other's
  *       acknowledgement arrived, both ways): both accepted writes at the same time.</li>
  * </ul>
@@ -138,8 +139,8 @@ public final class WriteSampler implements AutoCloseable {
             for (Seen p : pubs) {
                 if (p.atNanos() <= a.sentNanos()) {
                     before = p;
-                } else if (after == null) {
-                    after = p;
+                } else if (after == null && (before == null || p.epoch() > before.epoch())) {
+                    after = p; // the next change of primary: a republication of the same epoch supersedes no one
                 }
             }
             boolean nextPrimary = after != null && after.primary().equals(a.node());

@@ -148,6 +148,19 @@ class RoutingDataSourceIT {
             }
         }
 
+        // a replica tagged noloadbalance (a reporting or backup replica) gets no reads, though streaming and caught up
+        Topology tagged = new Topology(paths.cluster(), 1, t.primary(), List.of(
+                new Topology.Replica("node2", node2.host(), node2.port(), ReplicaState.STREAMING, 0L, true),
+                new Topology.Replica("node3", node3.host(), node3.port(), ReplicaState.STREAMING, 0L)), "node1", false,
+                Instant.now());
+        publisher.publish(tagged);
+        Await.until("the tag to arrive", WAIT, () -> watcher.current().orElseThrow().sameContentAs(tagged));
+        for (int i = 0; i < 4; i++) {
+            try (Connection c = routing.readConnection()) {
+                assertThat(landing(c).port()).isEqualTo(node3.port());
+            }
+        }
+
         publish(1, pg.primary(), pg.replicas(), ReplicaState.DOWN, null);
         try (Connection c = routing.readConnection()) {
             assertThat(landing(c)).isEqualTo(new Landing(pg.primary().port(), false));
