@@ -75,6 +75,18 @@ final class ClusterReader implements AutoCloseable {
         return TopologyCodec.decode(e.getData());
     }
 
+    /**
+     * Waits, until {@code deadlineNanos} (System.nanoTime), for this reader's copy of ZooKeeper to
+     * show the document at {@code relative} that the command itself just wrote, or for
+     * {@code settled} to hold (the request already carried out and gone).
+     */
+    void awaitSeen(String relative, long deadlineNanos, java.util.function.BooleanSupplier settled)
+            throws InterruptedException {
+        while (!cache.document(relative).isPresent() && !settled.getAsBoolean() && System.nanoTime() < deadlineNanos) {
+            Thread.sleep(50);
+        }
+    }
+
     @Override
     public void close() {
         cache.stop();

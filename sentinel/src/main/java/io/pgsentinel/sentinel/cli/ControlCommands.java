@@ -87,12 +87,8 @@ public final class ControlCommands {
                     System.out.println("Switchover from " + t.primary().id() + " to " + v.candidate() + " requested ("
                             + r.id() + "); waiting for it...");
                     long deadline = System.nanoTime() + Duration.ofSeconds(waitSeconds).toNanos();
-                    // our own copy of ZooKeeper must first see the request we just wrote
-                    while (!reader.cache.document("switchover").isPresent()
-                            && reader.cache.topology().map(x -> x.topology().epoch()).orElse(0L) == t.epoch()
-                            && System.nanoTime() < deadline) {
-                        Thread.sleep(50);
-                    }
+                    reader.awaitSeen("switchover", deadline,
+                            () -> reader.cache.topology().map(x -> x.topology().epoch()).orElse(0L) != t.epoch());
                     while (System.nanoTime() < deadline) {
                         Topology now = reader.cache.topology().map(x -> x.topology()).orElse(null);
                         boolean pending = reader.cache.document("switchover").isPresent();
@@ -181,9 +177,7 @@ public final class ControlCommands {
                     }
                     System.out.println(verb + " of " + node + " requested (" + r.id() + "); waiting for it...");
                     long deadline = System.nanoTime() + Duration.ofSeconds(waitSeconds).toNanos();
-                    while (!reader.cache.document(document(node)).isPresent() && System.nanoTime() < deadline) {
-                        Thread.sleep(50); // our own copy of ZooKeeper must first see the request we wrote
-                    }
+                    reader.awaitSeen(document(node), deadline, () -> false);
                     int exit = follow(reader, node, deadline);
                     if (exit >= 0) {
                         return exit;
@@ -399,9 +393,7 @@ public final class ControlCommands {
             }
             System.out.println(target + ": restarting" + (isPrimary ? " in place (writes pause meanwhile)" : ""));
             long deadline = System.nanoTime() + timeout.toNanos();
-            while (!reader.cache.document("restart/" + target).isPresent() && System.nanoTime() < deadline) {
-                Thread.sleep(50); // our own copy of ZooKeeper must first see the request we wrote
-            }
+            reader.awaitSeen("restart/" + target, deadline, () -> false);
             while (System.nanoTime() < deadline) {
                 var report = reader.cache.members().get(target);
                 boolean done = !reader.cache.document("restart/" + target).isPresent() && report != null
