@@ -58,7 +58,8 @@ public final class Decider {
         String downText = down.describe();
         MemberReport restarting = s.reports().get(primaryId);
         // starting it (a crash recovery), or it runs again and the votes have not caught up yet
-        boolean starting = restarting != null && ("starting".equals(restarting.state()) || isWritable(restarting));
+        boolean starting = restarting != null
+                && (MemberReport.STARTING.equals(restarting.state()) || isWritable(restarting));
         long restartBound = starting ? Math.max(p.downAfterMillis(), p.primaryStartTimeoutMillis()) : p.downAfterMillis();
         if (s.primaryRestartingSinceMillis() >= 0 && !s.fences().contains(primaryId)
                 && s.nowMillis() - s.primaryRestartingSinceMillis() < restartBound) {
@@ -336,7 +337,7 @@ public final class Decider {
     private static Topology.Replica replica(Snapshot s, Policy p, RegisteredNode n, Topology.Primary primary,
                                             MemberReport primaryReport, long primaryLsn) {
         MemberReport r = s.reports().get(n.id());
-        if (r != null && r.state().startsWith("rejoining")) { // "rejoining", or "rejoining: cloning 43% (...)"
+        if (r != null && r.state().startsWith(MemberReport.REJOINING)) { // "rejoining", or "rejoining: cloning 43% (...)"
             return new Topology.Replica(n.id(), n.host(), n.port(), ReplicaState.REJOINING, null, n.noLoadBalance());
         }
         Optional<Standby> seenByPrimary = primaryReport == null || !isWritable(primaryReport)

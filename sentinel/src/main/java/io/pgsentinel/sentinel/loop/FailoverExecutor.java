@@ -471,10 +471,10 @@ final class FailoverExecutor {
         MemberReport r = cache.members().get(old);
         if (p.switchoverId != null) {
             // planned: only a clean stop will do, whose shutdown checkpoint marks the end of its WAL
-            return r != null && "fenced".equals(r.state()) && !r.running() && r.flushLsn() >= 0
+            return r != null && MemberReport.FENCED.equals(r.state()) && !r.running() && r.flushLsn() >= 0
                     ? "its sentinel stopped it cleanly (shutdown checkpoint at " + Lsn.format(r.flushLsn()) + ")" : null;
         }
-        if (r != null && "fenced".equals(r.state()) && !r.running()) {
+        if (r != null && MemberReport.FENCED.equals(r.state()) && !r.running()) {
             return "its sentinel reports it stopped";
         }
         RegisteredNode registered = cache.nodes().get(old);

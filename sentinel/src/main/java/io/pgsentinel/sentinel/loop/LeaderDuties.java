@@ -478,7 +478,7 @@ public final class LeaderDuties {
             restartedAt = -1;
         }
         if (pr != null && !pr.running() && restartingSince < 0
-                && ("fenced".equals(pr.state()) || "starting".equals(pr.state()))) {
+                && pr.fencedOrStarting()) {
             restartingSince = now;
         }
         return restartingSince;

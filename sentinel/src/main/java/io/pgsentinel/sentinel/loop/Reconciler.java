@@ -160,7 +160,7 @@ public final class Reconciler {
         boolean certain = !control.isRunning();
         boolean fenceNode = cache.document("fence/" + id).isPresent();
         if ((fenceNode || selfFence.isFenced()) && certain) {
-            return "fenced";
+            return MemberReport.FENCED;
         }
         return "ok";
     }
@@ -248,11 +248,11 @@ public final class Reconciler {
                 return true;
             }
             case START_AS_IS -> {
-                inBackground("starting", action, () -> control.start(START_TIMEOUT));
+                inBackground(MemberReport.STARTING, action, () -> control.start(START_TIMEOUT));
                 return true;
             }
             case START_PRIMARY -> {
-                inBackground("starting", action, () -> {
+                inBackground(MemberReport.STARTING, action, () -> {
                     Standing.Answer answer = standing.check(Duration.ofMillis(session.negotiatedSessionTimeoutMillis() / 2));
                     if (!answer.confirmed()) {
                         LOG.warn("local: not starting the server as primary: {}", answer.reason());
@@ -267,7 +267,7 @@ public final class Reconciler {
             }
             case START_REPLICA -> {
                 PgControl.Upstream up = upstream(action.upstream());
-                inBackground("starting", action, () -> {
+                inBackground(MemberReport.STARTING, action, () -> {
                     admin.ensureSlot(up.host(), up.port(), Replication.slotName(id), SQL_TIMEOUT);
                     control.configureStandby(up, id);
                     control.start(START_TIMEOUT);
@@ -322,7 +322,7 @@ public final class Reconciler {
     }
 
     private void startRejoin(LocalAction action, PgControl.Upstream up) {
-        busy = "rejoining";
+        busy = MemberReport.REJOINING;
         String reinitId = pendingReinit().orElse("");
         rejoinThread.execute(() -> {
             long start = clock.nowMillis();
@@ -344,7 +344,7 @@ public final class Reconciler {
                         control.cloneFrom(up, id, COPY_TIMEOUT);
                     } finally {
                         progress.cancel(false);
-                        busy = "rejoining";
+                        busy = MemberReport.REJOINING;
                     }
                     LOG.info("local: fresh clone done in {} ms", clock.nowMillis() - start);
                 }

@@ -29,6 +29,18 @@ public record MemberReport(String id, Instant at, boolean running, Role role, lo
                            long receiveLsn, long replayLsn, String receiverStatus, String upstreamHost,
                            int upstreamPort, List<Standby> standbys, String state, String error,
                            String configuredUpstream, boolean pendingRestart) {
+    /** {@link #state()}: the sentinel stopped its server and keeps it stopped (a fence holds). */
+    public static final String FENCED = "fenced";
+    /** {@link #state()}: the sentinel is starting its server (pg_ctl start runs: a crash recovery may take a while). */
+    public static final String STARTING = "starting";
+    /** {@link #state()}: the sentinel rewinds or clones its server ("rejoining", or "rejoining: cloning 43% (...)"). */
+    public static final String REJOINING = "rejoining";
+
+    /** Whether the sentinel reports its server fenced or being started: a restart in place under way. */
+    public boolean fencedOrStarting() {
+        return FENCED.equals(state) || STARTING.equals(state);
+    }
+
     public MemberReport(String id, Instant at, boolean running, Role role, long timeline, long flushLsn,
                         long receiveLsn, long replayLsn, String receiverStatus, String upstreamHost, int upstreamPort,
                         List<Standby> standbys, String state, String error, String configuredUpstream) {

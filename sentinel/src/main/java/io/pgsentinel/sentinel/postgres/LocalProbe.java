@@ -115,7 +115,7 @@ public final class LocalProbe {
         // a cleanly stopped primary tells where its WAL ends: its shutdown checkpoint
         // (a planned switchover waits until the candidate received it)
         // asked only of a fenced server (a switchover waits for it): not a process spawn every cycle
-        var control = "fenced".equals(sentinelState) ? stoppedState.get() : java.util.Optional.<PgControl.ControlData>empty();
+        var control = MemberReport.FENCED.equals(sentinelState) ? stoppedState.get() : java.util.Optional.<PgControl.ControlData>empty();
         if (control.isPresent() && control.get().cleanlyShutDown()) {
             return new MemberReport(id, Instant.now(), false, Role.UNKNOWN, control.get().timeline(),
                     control.get().checkpointLsn(), -1, -1, "", "", 0, List.of(), sentinelState,
