@@ -29,8 +29,6 @@ final class SyncManager {
     private final RemoteAdmin admin;
     private final java.util.function.Supplier<ClusterSettings> settings;
     private String lastReason = "";
-    /** Synchronous mode is off and this primary was seen with no synchronous standbys since; null: not seen. */
-    private String offSettledFor;
 
     /** {@code settings}: the cluster's, read every step (synchronous mode, its count and fallback change at run time). */
     SyncManager(ClusterCache cache, LeaderWrites writes, RemoteAdmin admin,
@@ -57,10 +55,11 @@ final class SyncManager {
             return false;
         }
         ClusterSettings wanted = settings.get();
-        if (!wanted.synchronous() && t.primary().id().equals(offSettledFor) && t.synchronous() == null) {
-            return false; // asynchronous, and this primary was seen waiting for nobody: nothing to ask it
+        if (!wanted.synchronous() && t.synchronous() == null) {
+            // asynchronous and nothing published: nothing to ask the primary (never a blocking call on the
+            // leader's cycle for a cluster that is not synchronous; turning off clears the primary first)
+            return false;
         }
-        offSettledFor = null;
         try {
             RemoteAdmin.SyncState state = admin.syncState(t.primary().host(), t.primary().port(), SQL_TIMEOUT);
             if (!wanted.synchronous()) {
@@ -122,7 +121,6 @@ final class SyncManager {
             note("synchronous mode off: unpublishing the synchronous set");
             return writes.setTopology(term, t.withSynchronous(null, now), read.version()) == LeaderWrites.Outcome.OK;
         }
-        offSettledFor = t.primary().id();
         return false;
     }
 
