@@ -338,11 +338,6 @@ public final class ClusterSettings {
         return values.get(SYNCHRONOUS_FALLBACK).equals("async");
     }
 
-    /** downAfter, fixed quorum, minInterval (ms) and maxLagOnFailover (bytes): what the failover decision uses. */
-    public List<Long> policyFields() {
-        return List.of(downAfterMillis(), (long) fixedQuorum(), minIntervalMillis(), maxLagOnFailoverBytes());
-    }
-
     /** The PostgreSQL parameters every member gets, by name. */
     public Map<String, String> parameters() {
         Map<String, String> p = new TreeMap<>();

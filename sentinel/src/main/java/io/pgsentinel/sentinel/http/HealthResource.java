@@ -170,8 +170,9 @@ public final class HealthResource {
         if (bound == null) {
             return badLag(lag);
         }
-        if (primary().getStatus() == 200) {
-            return primary();
+        Response asPrimary = primary();
+        if (asPrimary.getStatus() == 200) {
+            return asPrimary;
         }
         MemberReport r = view.local();
         return answer(streamingWithin(r, bound), r);
@@ -232,7 +233,7 @@ public final class HealthResource {
             if (!e.getKey().startsWith("tag_")) {
                 continue;
             }
-            String value = self == null ? null : tag(self, e.getKey().substring(4));
+            String value = self == null ? null : self.tag(e.getKey().substring(4));
             for (String wanted : e.getValue()) {
                 if (value == null || !value.equalsIgnoreCase(wanted)) {
                     return false;
@@ -240,16 +241,6 @@ public final class HealthResource {
             }
         }
         return true;
-    }
-
-    private static String tag(RegisteredNode n, String key) {
-        return switch (key) {
-            case "priority" -> Integer.toString(n.priority());
-            case "nofailover" -> Boolean.toString(n.noFailover());
-            case "nosync" -> Boolean.toString(n.noSync());
-            case "noloadbalance" -> Boolean.toString(n.noLoadBalance());
-            default -> null;
-        };
     }
 
     /** 200 if this host's server can serve reads: the published primary, or a replica. */

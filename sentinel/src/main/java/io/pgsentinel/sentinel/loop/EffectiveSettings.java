@@ -39,11 +39,6 @@ public final class EffectiveSettings {
         return cache.settings().map(SettingsStore.Versioned::settings).orElse(seed);
     }
 
-    /** The version of the cluster's settings node in force, or -1 (this sentinel's YAML). */
-    public int version() {
-        return cache.settings().map(SettingsStore.Versioned::version).orElse(-1);
-    }
-
     public Policy policy() {
         ClusterSettings s = current();
         return new Policy(s.downAfterMillis(), s.fixedQuorum(), s.maxLagOnFailoverBytes(), LAG_PUBLISH_INTERVAL_MILLIS,
@@ -64,7 +59,6 @@ public final class EffectiveSettings {
                 }
             }
         } else if (read.version() != seenVersion) {
-            List<ClusterSettings.Change> changes = seen == null ? List.of() : seen.changesTo(read.settings());
             if (seen == null) {
                 LOG.info("cluster settings version {} in force", read.version());
                 List<ClusterSettings.Change> differ = seed.changesTo(read.settings()).stream()
@@ -74,7 +68,7 @@ public final class EffectiveSettings {
                             + "with pg-sentinel edit-config)", c.key(), c.from(), c.to());
                 }
             } else {
-                LOG.info("cluster settings version {}: {}", read.version(), changes);
+                LOG.info("cluster settings version {}: {}", read.version(), seen.changesTo(read.settings()));
             }
             seen = read.settings();
             seenVersion = read.version();

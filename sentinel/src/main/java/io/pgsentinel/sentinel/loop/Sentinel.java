@@ -85,8 +85,9 @@ public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelVie
                 checkTimeout, Duration.ofSeconds(1), checkInterval, metrics, c.fencing.selfFenceTimeout.toJavaDuration(),
                 leases);
         Standing standing = new Standing(session, c.node.id);
-        EffectiveSettings settings = new EffectiveSettings(c.node.id, ClusterSettings.seed(c), cache,
-                new SettingsStore(session, zkTimeout));
+        SettingsStore settingsStore = new SettingsStore(session, zkTimeout);
+        PgParameters parameters = new PgParameters(jdbc);
+        EffectiveSettings settings = new EffectiveSettings(c.node.id, ClusterSettings.seed(c), cache, settingsStore);
         java.util.function.Supplier<Policy> policy = settings::policy;
         Duration selfFenceBudget = c.fencing.selfFenceTimeout.toJavaDuration();
         GuardLink guard = c.fencing.guardEnabled() ? new GuardLink(Path.of(c.postgres.dataDirectory),
@@ -123,7 +124,7 @@ public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelVie
         }
         leaderDuties.synchronous(new SyncManager(cache, writes, admin, settings::current));
         SentinelLoop loop = new SentinelLoop(observer, reconciler, leaderDuties, leadership, cache, checkInterval);
-        loop.settings(settings, new ParameterApplier(new PgParameters(jdbc), c.node.host, c.postgres.port,
+        loop.settings(settings, new ParameterApplier(parameters, c.node.host, c.postgres.port,
                 settings::current, cache, clock), new SlotKeeper(c.node.id, admin, c.node.host, c.postgres.port,
                 settings::current, cache, clock));
         io.pgsentinel.sentinel.hooks.Hooks hooks = new io.pgsentinel.sentinel.hooks.Hooks(c.hooks, c.cluster, c.node.id,
@@ -140,8 +141,8 @@ public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelVie
 
         SentinelView view = new SentinelView(c.node.id, c.cluster, observer, cache, leadership, leaderDuties, session,
                 reconciler, loop, settings);
-        SettingsEditor editor = new SettingsEditor(new SettingsStore(session, zkTimeout), cache, new PgParameters(jdbc),
-                checkInterval.toMillis(), checkTimeout.toMillis());
+        SettingsEditor editor = new SettingsEditor(settingsStore, cache, parameters, checkInterval.toMillis(),
+                checkTimeout.toMillis());
         return new Sentinel(leases, List.of(hooks, session, cache, new io.pgsentinel.sentinel.zk.IdentityGuard(cache, session, self),
                 leadership, selfFence, loop), view, editor);
     }

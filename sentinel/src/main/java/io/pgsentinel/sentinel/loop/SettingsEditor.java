@@ -10,7 +10,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -45,11 +44,6 @@ public final class SettingsEditor {
         this.parameters = parameters;
         this.checkIntervalMillis = checkIntervalMillis;
         this.checkTimeoutMillis = checkTimeoutMillis;
-    }
-
-    /** The settings as ZooKeeper holds them now; empty before the first leader created them. */
-    public Optional<SettingsStore.Versioned> current() throws Exception {
-        return store.read();
     }
 
     /** What a change is checked against: the longest session timeout a sentinel negotiated, the registered nodes. */

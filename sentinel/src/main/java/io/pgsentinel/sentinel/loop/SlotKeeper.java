@@ -65,10 +65,12 @@ final class SlotKeeper {
         Topology t = cache.topology().map(ClusterCache.VersionedTopology::topology).orElse(null);
         try {
             Map<String, Long> here = admin.physicalSlots(host, port, SQL_TIMEOUT);
+            boolean created = false;
             for (String slot : wanted) {
                 if (!here.containsKey(slot)) {
                     admin.ensureSlot(host, port, slot, SQL_TIMEOUT);
                     LOG.info("permanent slot {} created on the local server", slot);
+                    created = true;
                 }
             }
             for (String slot : dropped) {
@@ -78,7 +80,8 @@ final class SlotKeeper {
             }
             if (local.role() == Role.REPLICA && t != null && !t.primary().id().equals(self)) {
                 Map<String, Long> onPrimary = admin.physicalSlots(t.primary().host(), t.primary().port(), SQL_TIMEOUT);
-                Map<String, Long> mine = admin.physicalSlots(host, port, SQL_TIMEOUT);
+                // a slot created just now has its own restart_lsn: read again only then
+                Map<String, Long> mine = created ? admin.physicalSlots(host, port, SQL_TIMEOUT) : here;
                 for (String slot : wanted) {
                     long target = onPrimary.getOrDefault(slot, -1L);
                     if (target > mine.getOrDefault(slot, -1L)) {

@@ -28,6 +28,17 @@ public record RegisteredNode(String id, String host, int port, int priority, boo
                 noSync, noLoadBalance);
     }
 
+    /** The value of tag {@code key} as text ("100", "true"), or null for a tag this node cannot have. */
+    public String tag(String key) {
+        return switch (key) {
+            case "priority" -> Integer.toString(priority);
+            case "nofailover" -> Boolean.toString(noFailover);
+            case "nosync" -> Boolean.toString(noSync);
+            case "noloadbalance" -> Boolean.toString(noLoadBalance);
+            default -> null;
+        };
+    }
+
     /** The same registration with the routing and replication tags {@code nosync} and {@code noloadbalance}. */
     public RegisteredNode withTags(boolean isNoSync, boolean isNoLoadBalance) {
         return new RegisteredNode(id, host, port, priority, noFailover, apiUrl, sessionTimeoutMillis, selfFenceMillis,

@@ -126,7 +126,8 @@ class ClusterSettingsTest {
         assertThat(s.toTree().path("failureDetection").path("downAfter").asText()).isEqualTo("3s");
         assertThat(s.toTree().path("postgresql").path("parameters").path("work_mem").asText()).isEqualTo("8MB");
         assertThat(ClusterSettings.decode(s.encode())).isEqualTo(s);
-        assertThat(s.policyFields()).isEqualTo(List.of(3000L, 0L, 60000L, 1000000L));
+        assertThat(List.of(s.downAfterMillis(), (long) s.fixedQuorum(), s.minIntervalMillis(), s.maxLagOnFailoverBytes()))
+                .isEqualTo(List.of(3000L, 0L, 60000L, 1000000L));
     }
 
     @Test
