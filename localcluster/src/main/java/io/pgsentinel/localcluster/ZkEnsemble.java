@@ -2,6 +2,8 @@ package io.pgsentinel.localcluster;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -132,20 +134,40 @@ public abstract class ZkEnsemble implements AutoCloseable {
         }
     }
 
+    /**
+     * Attaches to the session through one server at a time, each given a few seconds: a server
+     * cut off by a fault (reached through a forwarder that accepts and then hears nothing) would
+     * hold a client given every server for most of its session timeout before it tried another.
+     */
     public void expireSession(long sessionId, byte[] password) throws IOException, InterruptedException {
+        List<Integer> servers = new ArrayList<>(IntStream.range(0, size()).boxed().filter(i -> !down.contains(i)).toList());
+        Collections.shuffle(servers);
+        for (int round = 0; round < 3; round++) {
+            for (int index : servers) {
+                if (attachAndClose(reach(index).toString(), sessionId, password)) {
+                    return;
+                }
+            }
+        }
+        throw new IllegalStateException("could not attach to session 0x" + Long.toHexString(sessionId) + " through any of "
+                + testConnectString());
+    }
+
+    private static boolean attachAndClose(String server, long sessionId, byte[] password)
+            throws IOException, InterruptedException {
         CountDownLatch connected = new CountDownLatch(1);
         Watcher watcher = event -> {
-            if (event.getState() == Watcher.Event.KeeperState.SyncConnected) {
+            // Expired: an earlier twin attached just after its wait and closed the session: done too
+            if (event.getState() == Watcher.Event.KeeperState.SyncConnected
+                    || event.getState() == Watcher.Event.KeeperState.Expired) {
                 connected.countDown();
             }
         };
-        ZooKeeper twin = new ZooKeeper(testConnectString(), 10_000, watcher, sessionId, password);
+        ZooKeeper twin = new ZooKeeper(server, 10_000, watcher, sessionId, password);
         try {
-            if (!connected.await(10, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("could not attach to session 0x" + Long.toHexString(sessionId));
-            }
+            return connected.await(4, TimeUnit.SECONDS);
         } finally {
-            twin.close();
+            twin.close(); // once attached, closing the twin closes the session
         }
     }
 
