@@ -35,6 +35,8 @@ public final class ClusterSettings {
     public static final String SYNCHRONOUS = "replication.synchronous";
     public static final String SYNCHRONOUS_COUNT = "replication.synchronousCount";
     public static final String SYNCHRONOUS_FALLBACK = "replication.synchronousFallback";
+    /** How long an inactive member slot (named after a registered node) is kept before it is dropped; 0: kept until the node is removed. */
+    public static final String MEMBER_SLOTS_TTL = "replication.memberSlotsTtl";
     public static final String PARAMETERS = "postgresql.parameters.";
     /** Permanent physical slots: {@code slots.<name>: physical}, kept on every member, for backup tools and external standbys. */
     public static final String SLOTS = "slots.";
@@ -43,7 +45,13 @@ public final class ClusterSettings {
     /** The keys other than PostgreSQL parameters, in the order they are shown. */
     public static final List<String> KEYS = List.of(DOWN_AFTER, QUORUM, MIN_INTERVAL, PRIMARY_START_TIMEOUT, MAX_LAG,
             SYNCHRONOUS,
-            SYNCHRONOUS_COUNT, SYNCHRONOUS_FALLBACK);
+            SYNCHRONOUS_COUNT, SYNCHRONOUS_FALLBACK, MEMBER_SLOTS_TTL);
+
+    /**
+     * Keys added after the format's first version, with the value a cluster created before them
+     * gets: its stored settings stay valid and the added key shows its default.
+     */
+    private static final Map<String, String> ADDED_LATER = Map.of(MEMBER_SLOTS_TTL, "30min");
 
     /**
      * Parameters the sentinels set themselves (replication, the synchronous set, where the server
@@ -121,6 +129,7 @@ public final class ClusterSettings {
         v.put(SYNCHRONOUS, c.replication.synchronous);
         v.put(SYNCHRONOUS_COUNT, Integer.toString(c.replication.synchronousCount));
         v.put(SYNCHRONOUS_FALLBACK, c.replication.synchronousFallback);
+        v.put(MEMBER_SLOTS_TTL, millis(c.replication.memberSlotsTtl.toMilliseconds()));
         try {
             return of(v, Limits.NONE);
         } catch (SettingsException e) {
@@ -140,6 +149,7 @@ public final class ClusterSettings {
             String value = e.getValue() == null ? "" : e.getValue().strip();
             v.put(key, canonical(key, value));
         }
+        ADDED_LATER.forEach(v::putIfAbsent);
         for (String key : KEYS) {
             if (!v.containsKey(key)) {
                 throw new SettingsException(key, "missing");
@@ -176,6 +186,7 @@ public final class ClusterSettings {
                 return millis(duration(key, value, 100).toMilliseconds());
             case MIN_INTERVAL:
             case PRIMARY_START_TIMEOUT:
+            case MEMBER_SLOTS_TTL:
                 return millis(duration(key, value, 0).toMilliseconds());
             case QUORUM:
                 if (!value.equals("majority") && !value.matches("[1-9][0-9]?")) {
@@ -320,6 +331,11 @@ public final class ClusterSettings {
 
     public long primaryStartTimeoutMillis() {
         return Duration.parse(values.get(PRIMARY_START_TIMEOUT)).toMilliseconds();
+    }
+
+    /** 0: member slots are kept until their node is removed. */
+    public long memberSlotsTtlMillis() {
+        return Duration.parse(values.get(MEMBER_SLOTS_TTL)).toMilliseconds();
     }
 
     public long maxLagOnFailoverBytes() {

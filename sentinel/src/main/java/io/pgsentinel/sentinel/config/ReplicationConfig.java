@@ -2,6 +2,7 @@ package io.pgsentinel.sentinel.config;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.dropwizard.util.DataSize;
+import io.dropwizard.util.Duration;
 import io.dropwizard.validation.ValidationMethod;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotEmpty;
@@ -44,6 +45,15 @@ public class ReplicationConfig {
     @NotNull
     @JsonProperty
     public DataSize maxLagOnFailover = DataSize.megabytes(1);
+
+    /**
+     * A member's slot (named after its node id) that has been inactive this long is dropped on the
+     * server holding it, so that a node down for good does not fill the disk with WAL (it is cloned
+     * afresh if it comes back too late); {@code 0s} keeps it until the node is removed.
+     */
+    @NotNull
+    @JsonProperty
+    public Duration memberSlotsTtl = Duration.minutes(30);
 
     /**
      * With {@code synchronous: quorum}, when fewer than synchronousCount standbys can acknowledge:

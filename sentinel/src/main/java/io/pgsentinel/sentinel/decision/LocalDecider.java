@@ -21,7 +21,8 @@ import io.pgsentinel.shared.topology.Topology;
  *       or its WAL went past the new timeline's fork point; with {@code rejoin: manual} it
  *       waits and says so;</li>
  *   <li>a node whose data directory is empty joins: a clone of the primary, then a replica; a
- *       replica an operator asked to reinit is cloned afresh the same way.</li>
+ *       replica an operator asked to reinit is cloned afresh the same way, and so is one that
+ *       cannot stream because the WAL it needs is gone from the primary.</li>
  * </ol>
  */
 public final class LocalDecider {
@@ -150,6 +151,15 @@ public final class LocalDecider {
                     && r.position() > s.forkLsn() && r.timeline() < primaryTimeline) {
                 return rejoin(s, primary, "it does not stream and its WAL (" + Lsn.format(r.position())
                         + ") went past the fork point " + Lsn.format(s.forkLsn()) + " of timeline " + primaryTimeline);
+            }
+            if (s.primaryReachable() && s.walGone()) {
+                String why = "it does not stream: the WAL it needs from " + Lsn.format(r.position())
+                        + " is gone from " + primary + " (its slot there lost it, or it was removed)";
+                if (s.rejoinManual()) {
+                    return LocalAction.of(LocalAction.Kind.WAIT, why + "; rejoin is manual: it stays out until an "
+                            + "operator re-clones it (pg-sentinel reinit " + s.id() + ")");
+                }
+                return LocalAction.toward(LocalAction.Kind.CLONE, primary, why + ": cloning " + primary + " afresh");
             }
             return LocalAction.of(LocalAction.Kind.WAIT, "configured to follow " + primary + ", not streaming (yet)");
         }

@@ -25,38 +25,60 @@ import io.pgsentinel.shared.topology.Topology;
  * @param reinitRequested    an operator asked for a fresh clone of this node ({@code reinit/<id>})
  * @param bootstrapClaim     with {@code bootstrap.method: initdb}, the node that claimed the creation of
  *                           the cluster ("" while none has); null with {@code attach}
+ * @param walGone            a running replica that has not streamed from the reachable primary for
+ *                           {@link LocalDecider#STREAM_GRACE_MILLIS}, and the WAL it needs is gone
+ *                           from the primary (its slot there is lost, or the segment was removed)
+ *                           with no restore_command to fetch it: only a fresh clone brings it back
  */
 public record LocalSnapshot(String id, boolean zkReady, MemberReport local, boolean processAlive, Topology topology,
                             boolean fencedByLeader, boolean selfFenced, boolean standbySignal, boolean rejoinManual,
                             long forkLsn, String repointedTo, long notStreamingMillis, boolean rewindFailed,
                             boolean primaryReachable, boolean dataDirectoryEmpty,
-                            boolean reinitRequested, String bootstrapClaim) {
+                            boolean reinitRequested, String bootstrapClaim, boolean walGone) {
+
+    /** Without the WAL check (it is made only for a replica that does not stream). */
+    public LocalSnapshot(String id, boolean zkReady, MemberReport local, boolean processAlive, Topology topology,
+                         boolean fencedByLeader, boolean selfFenced, boolean standbySignal, boolean rejoinManual,
+                         long forkLsn, String repointedTo, long notStreamingMillis, boolean rewindFailed,
+                         boolean primaryReachable, boolean dataDirectoryEmpty, boolean reinitRequested,
+                         String bootstrapClaim) {
+        this(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal, rejoinManual, forkLsn,
+                repointedTo, notStreamingMillis, rewindFailed, primaryReachable, dataDirectoryEmpty, reinitRequested,
+                bootstrapClaim, false);
+    }
 
     /** The same snapshot for another node id (tests and tools). */
     public LocalSnapshot withId(String otherId) {
         return new LocalSnapshot(otherId, zkReady, local, processAlive, topology, fencedByLeader, selfFenced,
                 standbySignal, rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable,
-                dataDirectoryEmpty, reinitRequested, bootstrapClaim);
+                dataDirectoryEmpty, reinitRequested, bootstrapClaim, walGone);
     }
 
     /** The same snapshot with an empty (or absent) data directory. */
     public LocalSnapshot withEmptyDataDirectory() {
         return new LocalSnapshot(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal,
                 rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable, true,
-                reinitRequested, bootstrapClaim);
+                reinitRequested, bootstrapClaim, walGone);
     }
 
     /** The same snapshot with a reinit requested. */
     public LocalSnapshot withReinitRequested() {
         return new LocalSnapshot(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal,
                 rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable, dataDirectoryEmpty,
-                true, bootstrapClaim);
+                true, bootstrapClaim, walGone);
     }
 
     /** The same snapshot with {@code bootstrap.method: initdb} and this claim ("" for none yet). */
     public LocalSnapshot withBootstrapClaim(String claim) {
         return new LocalSnapshot(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal,
                 rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable, dataDirectoryEmpty,
-                reinitRequested, claim);
+                reinitRequested, claim, walGone);
+    }
+
+    /** The same snapshot with the WAL it needs gone from the primary. */
+    public LocalSnapshot withWalGone() {
+        return new LocalSnapshot(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal,
+                rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable, dataDirectoryEmpty,
+                reinitRequested, bootstrapClaim, true);
     }
 }

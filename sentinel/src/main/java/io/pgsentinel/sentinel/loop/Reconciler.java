@@ -33,6 +33,9 @@ public final class Reconciler {
     private static final Logger LOG = LoggerFactory.getLogger(Reconciler.class);
     private static final Duration SQL_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+    /** The check of a stalled replica's WAL on the primary: on the loop thread, so short and seldom. */
+    private static final Duration WAL_CHECK_TIMEOUT = Duration.ofSeconds(2);
+    private static final long WAL_CHECK_EVERY_MILLIS = 5000;
     private static final Duration REWOUND_START_TIMEOUT = Duration.ofSeconds(20);
     private static final Duration COPY_TIMEOUT = Duration.ofMinutes(30);
 
@@ -183,11 +186,13 @@ public final class Reconciler {
         if (streaming || !reachable) {
             notStreamingSince = now;
         }
+        long notStreamingMillis = repointedTo.isEmpty() ? 0 : now - Math.max(repointedAt, notStreamingSince);
         LocalSnapshot s = new LocalSnapshot(id, session.isConnected() && cache.isInitialized(), local,
                 control.isRunning(), topology, cache.document("fence/" + id).isPresent(), selfFence.isFenced(),
                 control.hasStandbySignal(), rejoinManual, forkLsn(topology), repointedTo,
-                repointedTo.isEmpty() ? 0 : now - Math.max(repointedAt, notStreamingSince), rewindFailed, reachable,
-                control.dataDirectoryEmpty(), pendingReinit().isPresent(), bootstrapClaim());
+                notStreamingMillis, rewindFailed, reachable,
+                control.dataDirectoryEmpty(), pendingReinit().isPresent(), bootstrapClaim(),
+                walGone(local, topology, stalled(local, streaming, reachable, now), now));
         if (s.reinitRequested() && topology != null && topology.primary().id().equals(id)) {
             // the API and the CLI refuse it; one written by hand, or before a switchover, is dropped here
             LOG.warn("local: reinit of {} refused: it is the published primary (epoch {}); removing the request", id,
@@ -329,7 +334,12 @@ public final class Reconciler {
             boolean copied = false;
             try {
                 // the source first: never stop the local server for a rejoin that cannot happen
-                admin.ensureSlot(up.host(), up.port(), Replication.slotName(id), SQL_TIMEOUT);
+                String slot = Replication.slotName(id);
+                var old = admin.physicalSlots(up.host(), up.port(), SQL_TIMEOUT).get(slot);
+                if (old != null && old.lost() && admin.dropSlot(up.host(), up.port(), slot, SQL_TIMEOUT)) {
+                    LOG.info("local: slot {} on the source had lost its WAL: dropped, made afresh", slot);
+                }
+                admin.ensureSlot(up.host(), up.port(), slot, SQL_TIMEOUT);
                 // without a checkpoint on the source, pg_rewind may find "no rewind required" wrongly
                 admin.checkpoint(up.host(), up.port(), Duration.ofSeconds(60));
                 control.stop(Duration.ofSeconds(30), false);
@@ -450,6 +460,57 @@ public final class Reconciler {
         } catch (Exception e) {
             // progress is for people: a failed look leaves the last one shown
         }
+    }
+
+    private long lastPosition = -1;
+    private long advancedAt = -1;
+
+    /**
+     * A replica that does not stream now, from a reachable primary, and whose position has not
+     * moved for the stream grace: a receiver that fails at once after connecting shows
+     * "streaming" for a moment on each retry, so the time is counted from the last progress.
+     */
+    private boolean stalled(MemberReport local, boolean streaming, boolean reachable, long now) {
+        long position = local == null ? -1 : local.position();
+        if (position > lastPosition || !reachable || advancedAt < 0) {
+            advancedAt = now;
+        }
+        lastPosition = Math.max(lastPosition, position);
+        return reachable && !streaming && now - advancedAt > LocalDecider.STREAM_GRACE_MILLIS;
+    }
+
+    private long walCheckedAt = -1;
+    private boolean walGone;
+
+    /**
+     * For a running replica that has not streamed from a reachable primary for a while: whether
+     * the WAL it needs is gone from the primary (asked at most every few seconds, bounded), and
+     * no restore_command of its own could fetch it from an archive.
+     */
+    private boolean walGone(MemberReport local, Topology topology, boolean stalled, long now) {
+        if (!stalled || local == null || !local.running() || local.role() != io.pgsentinel.sentinel.model.Role.REPLICA
+                || topology.primary().id().equals(id) || local.position() < 0) {
+            walGone = false;
+            walCheckedAt = -1;
+            return false;
+        }
+        if (walCheckedAt >= 0 && now - walCheckedAt < WAL_CHECK_EVERY_MILLIS) {
+            return walGone;
+        }
+        walCheckedAt = now;
+        try {
+            boolean gone = admin.walGoneFrom(topology.primary().host(), topology.primary().port(), Replication.slotName(id),
+                    local.position(), WAL_CHECK_TIMEOUT)
+                    && admin.show(control.host(), control.port(), "restore_command", WAL_CHECK_TIMEOUT).isBlank();
+            if (gone && !walGone) {
+                LOG.warn("local: the WAL this replica needs from {} is gone from the primary {}",
+                        io.pgsentinel.sentinel.model.Lsn.format(local.position()), topology.primary().id());
+            }
+            walGone = gone;
+        } catch (Exception e) {
+            walGone = false; // not known: nothing drastic on a guess
+        }
+        return walGone;
     }
 
     private boolean primaryReachable(Topology topology) {

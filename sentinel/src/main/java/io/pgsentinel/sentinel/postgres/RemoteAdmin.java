@@ -300,19 +300,78 @@ public final class RemoteAdmin {
         });
     }
 
-    /** The server's physical slots and their restart_lsn (-1 when it reserves no WAL yet). */
-    public Map<String, Long> physicalSlots(String host, int port, Duration timeout) throws SQLException {
+    /**
+     * A physical slot as the server holds it.
+     *
+     * @param restartLsn where it reserves WAL from, -1 when it reserves none yet
+     * @param active     a walsender streams through it now
+     * @param walStatus  pg_replication_slots.wal_status: reserved, extended, unreserved or lost ("" when none)
+     */
+    public record Slot(long restartLsn, boolean active, String walStatus) {
+        /** The WAL it held was removed (max_slot_wal_keep_size): a standby using it cannot stream again. */
+        public boolean lost() {
+            return walStatus.equals("lost");
+        }
+    }
+
+    /** The server's physical slots by name. */
+    public Map<String, Slot> physicalSlots(String host, int port, Duration timeout) throws SQLException {
         return jdbc.call(host, port, timeout, c -> {
-            Map<String, Long> slots = new java.util.TreeMap<>();
+            Map<String, Slot> slots = new java.util.TreeMap<>();
             try (Statement s = c.createStatement();
-                 ResultSet rs = s.executeQuery("SELECT slot_name, restart_lsn::text FROM pg_replication_slots "
-                         + "WHERE slot_type = 'physical'")) {
+                 ResultSet rs = s.executeQuery("SELECT slot_name, restart_lsn::text, active, coalesce(wal_status, '') "
+                         + "FROM pg_replication_slots WHERE slot_type = 'physical'")) {
                 while (rs.next()) {
                     String lsn = rs.getString(2);
-                    slots.put(rs.getString(1), lsn == null ? -1 : Lsn.parse(lsn));
+                    slots.put(rs.getString(1), new Slot(lsn == null ? -1 : Lsn.parse(lsn), rs.getBoolean(3), rs.getString(4)));
                 }
             }
             return slots;
+        });
+    }
+
+    /**
+     * Whether the server has lost the WAL a standby needs from {@code lsn}: the standby's slot
+     * {@code slot} there says {@code lost}, or the oldest segment in pg_wal is past the one
+     * holding {@code lsn}. False when it cannot tell (no segment listed).
+     */
+    public boolean walGoneFrom(String host, int port, String slot, long lsn, Duration timeout) throws SQLException {
+        return jdbc.call(host, port, timeout, c -> {
+            try (var ps = c.prepareStatement("SELECT (SELECT wal_status FROM pg_replication_slots WHERE slot_name = ?), "
+                    + "(SELECT min(name) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'), "
+                    + "(SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size')")) {
+                ps.setString(1, slot);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return false;
+                    }
+                    if ("lost".equals(rs.getString(1))) {
+                        return true;
+                    }
+                    String oldest = rs.getString(2);
+                    long segmentSize = rs.getLong(3);
+                    return oldest != null && segmentSize > 0 && lsn >= 0 && lsn / segmentSize < segmentNumber(oldest, segmentSize);
+                }
+            }
+        });
+    }
+
+    /** The segment number of a WAL file name (timeline, then log and segment in hex). */
+    static long segmentNumber(String walFileName, long segmentSize) {
+        long log = Long.parseLong(walFileName.substring(8, 16), 16);
+        long seg = Long.parseLong(walFileName.substring(16, 24), 16);
+        return log * (0x1_0000_0000L / segmentSize) + seg;
+    }
+
+    /** A setting of the server as SHOW gives it. */
+    public String show(String host, int port, String setting, Duration timeout) throws SQLException {
+        return jdbc.call(host, port, timeout, c -> {
+            try (var ps = c.prepareStatement("SELECT current_setting(?)")) {
+                ps.setString(1, setting);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? rs.getString(1) : "";
+                }
+            }
         });
     }
 

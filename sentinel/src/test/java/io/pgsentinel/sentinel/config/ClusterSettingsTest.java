@@ -31,7 +31,17 @@ class ClusterSettingsTest {
                 .containsEntry("failover.primaryStartTimeout", "30s")
                 .containsEntry("replication.maxLagOnFailover", "1MB").containsEntry("replication.synchronous", "off")
                 .containsEntry("replication.synchronousCount", "1")
-                .containsEntry("replication.synchronousFallback", "block");
+                .containsEntry("replication.synchronousFallback", "block")
+                .containsEntry("replication.memberSlotsTtl", "30min");
+    }
+
+    @Test
+    void settingsStoredBeforeAKeyExistedReadWithItsDefault() throws Exception {
+        var stored = defaults().toTree();
+        ((com.fasterxml.jackson.databind.node.ObjectNode) stored.path("replication")).remove("memberSlotsTtl");
+        ClusterSettings read = ClusterSettings.decode(stored.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(read.memberSlotsTtlMillis()).isEqualTo(30 * 60_000L);
+        assertThat(read).isEqualTo(defaults());
     }
 
     static Stream<Arguments> accepted() {
@@ -48,7 +58,9 @@ class ClusterSettingsTest {
                 Arguments.of("replication.synchronousCount", "2", "2"),
                 Arguments.of("postgresql.parameters.work_mem", "8MB", "8MB"),
                 Arguments.of("postgresql.parameters.pg_stat_statements.track", "all", "all"),
-                Arguments.of("slots.backup_tool", "physical", "physical"));
+                Arguments.of("slots.backup_tool", "physical", "physical"),
+                Arguments.of("replication.memberSlotsTtl", "10min", "10min"),
+                Arguments.of("replication.memberSlotsTtl", "0s", "0ms"));
     }
 
     @ParameterizedTest(name = "{0} = {1}")
@@ -70,6 +82,7 @@ class ClusterSettingsTest {
                 Arguments.of("replication.maxLagOnFailover", "lots", "must be a size"),
                 Arguments.of("replication.synchronous", "on", "must be off or quorum"),
                 Arguments.of("replication.synchronousCount", "0", "from 1 to 99"),
+                Arguments.of("replication.memberSlotsTtl", "never", "must be a duration"),
                 Arguments.of("replication.synchronousFallback", "maybe", "must be block or async"),
                 Arguments.of("failureDetection.checkInterval", "1s", "unknown setting"),
                 Arguments.of("postgresql.parameters.primary_conninfo", "host=x", "the sentinel points each replica"),

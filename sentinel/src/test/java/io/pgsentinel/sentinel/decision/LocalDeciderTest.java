@@ -104,6 +104,19 @@ class LocalDeciderTest {
                 Arguments.of("a replica configured for the primary, not streaming yet, not diverged: wait",
                         s(true, replica(200, 1, "", 5432), true, theirs, false, false, true, false, 300, "node2", 8000, false),
                         WAIT, "not streaming (yet)"),
+                Arguments.of("a replica that cannot stream because its WAL is gone from the primary: a fresh clone",
+                        s(true, replica(200, 1, "", 5432), true, theirs, false, false, true, false, 300, "node2", 8000, false)
+                                .withWalGone(), CLONE, "is gone from node2"),
+                Arguments.of("the same with rejoin manual: it waits and says how to re-clone it",
+                        s(true, replica(200, 1, "", 5432), true, theirs, false, false, true, true, 300, "node2", 8000, false)
+                                .withWalGone(), WAIT, "pg-sentinel reinit node1"),
+                Arguments.of("WAL gone, the replica restarted and never re-pointed (it follows the primary already)",
+                        s(true, replica(200, 1, "", 5432), true, theirs, false, false, true, false, 300, "", 0, false)
+                                .withWalGone(), CLONE, "cloning node2 afresh"),
+                Arguments.of("WAL gone as last seen, but the primary is unreachable now: wait, never clone a ghost",
+                        new LocalSnapshot("node1", true, replica(200, 1, "", 5432), true, theirs, false, false, true, false,
+                                300, "node2", 9000, false, false, false, false, null).withWalGone(), WAIT,
+                        "not streaming (yet)"),
                 Arguments.of("a replica whose primary died: it waits configured for it, no re-point",
                         s(true, replica(200, 1, "", 5431), true, topology("node1", 1, 1).withLeader("node3", AT), false,
                                 false, true, false, -1, "", 0, false).withId("node3"), WAIT, "configured to follow node1"),
