@@ -34,6 +34,13 @@ public class NodeConfig {
         return id == null || Names.problem(id) == null;
     }
 
+    @ValidationMethod(message = "node.tags.replicatefrom must be another node's id (letters, digits, '.', '_', '-'), "
+            + "or empty to stream from the primary")
+    public boolean isReplicateFromValid() {
+        String from = tags == null || tags.replicatefrom == null ? "" : tags.replicatefrom;
+        return from.isEmpty() || (Names.problem(from) == null && !from.equals(id));
+    }
+
     @ValidationMethod(message = "node.host must be a host name or address without spaces")
     public boolean isHostValid() {
         return host == null || host.chars().noneMatch(Character::isWhitespace);
@@ -56,5 +63,12 @@ public class NodeConfig {
         /** No reads routed to it: {@code GET /replica} answers 503 and the client library skips it. */
         @JsonProperty
         public boolean noloadbalance = false;
+
+        /**
+         * Cascading: stream from this replica while it streams, and from the primary while it does
+         * not; never in the synchronous set. Empty: from the primary.
+         */
+        @JsonProperty
+        public String replicatefrom = "";
     }
 }

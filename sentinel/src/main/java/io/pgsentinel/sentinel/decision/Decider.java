@@ -346,16 +346,22 @@ public final class Decider {
         boolean streamingPerPrimary = seenByPrimary.map(sb -> "streaming".equals(sb.state())).orElse(false);
         // the replica's own word, unless the leader cannot reach it (the report of a killed host
         // lingers until its sentinel's session expires; the primary's word needs no such check)
-        boolean streamingPerReplica = r != null && r.running() && r.isStreaming() && r.upstreamPort() == primary.port()
+        // cascading (tag replicatefrom): streaming from the replica it names counts as streaming
+        RegisteredNode via = n.cascades() ? s.nodes().get(n.replicateFrom()) : null;
+        boolean fromVia = via != null && !via.id().equals(primary.id()) && r != null && r.upstreamPort() == via.port()
+                && via.host().equals(r.upstreamHost());
+        boolean streamingPerReplica = r != null && r.running() && r.isStreaming()
+                && (r.upstreamPort() == primary.port() || fromVia)
                 && (r.timeline() == 0 || r.timeline() == primary.timeline()) && !leaderSeesDown(s, n.id());
         if (!streamingPerPrimary && !streamingPerReplica) {
             return new Topology.Replica(n.id(), n.host(), n.port(), ReplicaState.DOWN, null, n.noLoadBalance());
         }
+        String upstream = !streamingPerPrimary && fromVia ? via.id() : null;
         long replayed = r != null && r.running() && r.replayLsn() >= 0 ? r.replayLsn()
                 : seenByPrimary.map(Standby::replayLsn).orElse(-1L);
         Long lag = primaryLsn >= 0 && replayed >= 0 ? Math.max(0, primaryLsn - replayed) : null;
         ReplicaState state = lag != null && lag > p.maxLagOnFailoverBytes() ? ReplicaState.LAGGING : ReplicaState.STREAMING;
-        return new Topology.Replica(n.id(), n.host(), n.port(), state, lag, n.noLoadBalance());
+        return new Topology.Replica(n.id(), n.host(), n.port(), state, lag, n.noLoadBalance(), upstream);
     }
 
     /** Publish on any change but lag figures at once; lag figures at most every lagPublishInterval. */

@@ -135,16 +135,19 @@ public final class LocalDecider {
             return LocalAction.toward(LocalAction.Kind.CLONE, primary, "reinit requested: re-cloning " + primary
                     + " (the old data directory is kept once)");
         }
+        Upstream up = upstream(s);
         if (running) {
-            Topology.Primary p = s.topology().primary();
-            boolean followsPrimary = r.isStreaming() && p.port() == r.upstreamPort() && p.host().equals(r.upstreamHost());
-            if (followsPrimary) {
-                return LocalAction.of(LocalAction.Kind.NONE, "streaming from " + primary);
+            boolean follows = r.isStreaming() && up.port() == r.upstreamPort() && up.host().equals(r.upstreamHost());
+            if (follows) {
+                return LocalAction.of(LocalAction.Kind.NONE, "streaming from " + up.id()
+                        + (up.cascade() ? " (replicatefrom; the primary is " + primary + ")" : ""));
             }
-            boolean configuredForPrimary = (p.host() + ":" + p.port()).equals(r.configuredUpstream());
-            if (!configuredForPrimary && !primary.equals(s.repointedTo())) {
-                return LocalAction.toward(LocalAction.Kind.REPOINT, primary, "re-pointing to the published primary "
-                        + primary);
+            boolean configured = (up.host() + ":" + up.port()).equals(r.configuredUpstream());
+            if (!configured && !up.id().equals(s.repointedTo())) {
+                return LocalAction.toward(LocalAction.Kind.REPOINT, up.id(), up.cascade()
+                        ? "re-pointing to " + up.id() + " (replicatefrom), a streaming replica"
+                        : "re-pointing to the published primary " + primary + (s.replicateFrom().isEmpty() ? ""
+                        : " (" + s.replicateFrom() + ", its replicatefrom, does not stream)"));
             }
             // diverged: it does not stream from a reachable primary, and its WAL went past the fork point
             if (s.primaryReachable() && s.notStreamingMillis() > STREAM_GRACE_MILLIS && s.forkLsn() >= 0
@@ -161,7 +164,7 @@ public final class LocalDecider {
                 }
                 return LocalAction.toward(LocalAction.Kind.CLONE, primary, why + ": cloning " + primary + " afresh");
             }
-            return LocalAction.of(LocalAction.Kind.WAIT, "configured to follow " + primary + ", not streaming (yet)");
+            return LocalAction.of(LocalAction.Kind.WAIT, "configured to follow " + up.id() + ", not streaming (yet)");
         }
         if (s.processAlive()) {
             return LocalAction.of(LocalAction.Kind.WAIT, "the server's process is alive but it does not answer");
@@ -186,8 +189,31 @@ public final class LocalDecider {
             return LocalAction.of(LocalAction.Kind.START_AS_IS, "the server is down and the primary " + primary
                     + " is not reachable: starting it as the standby it is, to be re-pointed once a primary answers");
         }
-        return LocalAction.toward(LocalAction.Kind.START_REPLICA, primary, "the server is down: starting it as a replica of "
-                + primary);
+        return LocalAction.toward(LocalAction.Kind.START_REPLICA, up.id(), "the server is down: starting it as a replica of "
+                + up.id() + (up.cascade() ? " (replicatefrom)" : ""));
+    }
+
+    /** Where a replica streams from: its server's address, and whether it cascades from a replica. */
+    record Upstream(String id, String host, int port, boolean cascade) {
+    }
+
+    /**
+     * The replica named by {@code replicatefrom} while the topology shows it streaming (and not
+     * from this node: no loop), else the primary; so a cascade falls back to the primary while its
+     * upstream is down or rejoining, and returns once it streams again.
+     */
+    static Upstream upstream(LocalSnapshot s) {
+        Topology t = s.topology();
+        String via = s.replicateFrom();
+        if (!via.isEmpty() && !via.equals(t.primary().id()) && !via.equals(s.id())) {
+            var replica = t.replica(via).orElse(null);
+            if (replica != null && replica.state() == io.pgsentinel.shared.topology.ReplicaState.STREAMING
+                    && !s.id().equals(replica.upstream())) {
+                return new Upstream(via, replica.host(), replica.port(), true);
+            }
+        }
+        Topology.Primary p = t.primary();
+        return new Upstream(p.id(), p.host(), p.port(), false);
     }
 
     private static LocalAction rejoin(LocalSnapshot s, String primary, String why) {

@@ -29,12 +29,18 @@ import io.pgsentinel.shared.topology.Topology;
  *                           {@link LocalDecider#STREAM_GRACE_MILLIS}, and the WAL it needs is gone
  *                           from the primary (its slot there is lost, or the segment was removed)
  *                           with no restore_command to fetch it: only a fresh clone brings it back
+ * @param replicateFrom      the replica this one cascades from while the topology shows it streaming
+ *                           (tag {@code replicatefrom}), "" to follow the primary
  */
 public record LocalSnapshot(String id, boolean zkReady, MemberReport local, boolean processAlive, Topology topology,
                             boolean fencedByLeader, boolean selfFenced, boolean standbySignal, boolean rejoinManual,
                             long forkLsn, String repointedTo, long notStreamingMillis, boolean rewindFailed,
                             boolean primaryReachable, boolean dataDirectoryEmpty,
-                            boolean reinitRequested, String bootstrapClaim, boolean walGone) {
+                            boolean reinitRequested, String bootstrapClaim, boolean walGone, String replicateFrom) {
+
+    public LocalSnapshot {
+        replicateFrom = replicateFrom == null ? "" : replicateFrom;
+    }
 
     /** Without the WAL check (it is made only for a replica that does not stream). */
     public LocalSnapshot(String id, boolean zkReady, MemberReport local, boolean processAlive, Topology topology,
@@ -44,41 +50,48 @@ public record LocalSnapshot(String id, boolean zkReady, MemberReport local, bool
                          String bootstrapClaim) {
         this(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal, rejoinManual, forkLsn,
                 repointedTo, notStreamingMillis, rewindFailed, primaryReachable, dataDirectoryEmpty, reinitRequested,
-                bootstrapClaim, false);
+                bootstrapClaim, false, "");
     }
 
     /** The same snapshot for another node id (tests and tools). */
     public LocalSnapshot withId(String otherId) {
         return new LocalSnapshot(otherId, zkReady, local, processAlive, topology, fencedByLeader, selfFenced,
                 standbySignal, rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable,
-                dataDirectoryEmpty, reinitRequested, bootstrapClaim, walGone);
+                dataDirectoryEmpty, reinitRequested, bootstrapClaim, walGone, replicateFrom);
     }
 
     /** The same snapshot with an empty (or absent) data directory. */
     public LocalSnapshot withEmptyDataDirectory() {
         return new LocalSnapshot(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal,
                 rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable, true,
-                reinitRequested, bootstrapClaim, walGone);
+                reinitRequested, bootstrapClaim, walGone, replicateFrom);
     }
 
     /** The same snapshot with a reinit requested. */
     public LocalSnapshot withReinitRequested() {
         return new LocalSnapshot(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal,
                 rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable, dataDirectoryEmpty,
-                true, bootstrapClaim, walGone);
+                true, bootstrapClaim, walGone, replicateFrom);
     }
 
     /** The same snapshot with {@code bootstrap.method: initdb} and this claim ("" for none yet). */
     public LocalSnapshot withBootstrapClaim(String claim) {
         return new LocalSnapshot(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal,
                 rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable, dataDirectoryEmpty,
-                reinitRequested, claim, walGone);
+                reinitRequested, claim, walGone, replicateFrom);
     }
 
     /** The same snapshot with the WAL it needs gone from the primary. */
     public LocalSnapshot withWalGone() {
         return new LocalSnapshot(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal,
                 rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable, dataDirectoryEmpty,
-                reinitRequested, bootstrapClaim, true);
+                reinitRequested, bootstrapClaim, true, replicateFrom);
+    }
+
+    /** The same snapshot tagged {@code replicatefrom: node}. */
+    public LocalSnapshot withReplicateFrom(String node) {
+        return new LocalSnapshot(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal,
+                rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable, dataDirectoryEmpty,
+                reinitRequested, bootstrapClaim, walGone, node);
     }
 }

@@ -192,7 +192,7 @@ public final class Reconciler {
                 control.hasStandbySignal(), rejoinManual, forkLsn(topology), repointedTo,
                 notStreamingMillis, rewindFailed, reachable,
                 control.dataDirectoryEmpty(), pendingReinit().isPresent(), bootstrapClaim(),
-                walGone(local, topology, stalled(local, streaming, reachable, now), now));
+                walGone(local, topology, stalled(local, streaming, reachable, now), now), replicateFrom());
         if (s.reinitRequested() && topology != null && topology.primary().id().equals(id)) {
             // the API and the CLI refuse it; one written by hand, or before a switchover, is dropped here
             LOG.warn("local: reinit of {} refused: it is the published primary (epoch {}); removing the request", id,
@@ -462,6 +462,33 @@ public final class Reconciler {
         }
     }
 
+    private String replicateFromProblem = "";
+
+    /**
+     * This node's tag replicatefrom, as registered, when it can be followed: the node it names is
+     * registered and does not cascade from this one (a loop would leave both without WAL).
+     */
+    private String replicateFrom() {
+        RegisteredNode self = cache.nodes().get(id);
+        String via = self == null ? "" : self.replicateFrom();
+        String problem = "";
+        if (!via.isEmpty()) {
+            RegisteredNode upstream = cache.nodes().get(via);
+            if (upstream == null) {
+                problem = "replicatefrom names " + via + ", which is not registered: streaming from the primary";
+            } else if (upstream.replicateFrom().equals(id)) {
+                problem = "replicatefrom names " + via + ", which replicates from this node: streaming from the primary";
+            }
+        }
+        if (!problem.equals(replicateFromProblem)) {
+            if (!problem.isEmpty()) {
+                LOG.warn("local: {}", problem);
+            }
+            replicateFromProblem = problem;
+        }
+        return problem.isEmpty() ? via : "";
+    }
+
     private long lastPosition = -1;
     private long advancedAt = -1;
 
@@ -488,8 +515,10 @@ public final class Reconciler {
      * no restore_command of its own could fetch it from an archive.
      */
     private boolean walGone(MemberReport local, Topology topology, boolean stalled, long now) {
+        // only for a replica configured to follow the primary: a cascade asks its own upstream's WAL
         if (!stalled || local == null || !local.running() || local.role() != io.pgsentinel.sentinel.model.Role.REPLICA
-                || topology.primary().id().equals(id) || local.position() < 0) {
+                || topology.primary().id().equals(id) || local.position() < 0
+                || !(topology.primary().host() + ":" + topology.primary().port()).equals(local.configuredUpstream())) {
             walGone = false;
             walCheckedAt = -1;
             return false;

@@ -68,7 +68,7 @@ final class SyncManager {
             Set<String> streaming = new TreeSet<>();
             for (String name : state.flushed().keySet()) {
                 RegisteredNode n = cache.nodes().get(name);
-                if (n != null && !n.noFailover() && !n.noSync()) {
+                if (n != null && !n.noFailover() && !n.noSync() && !n.cascades()) {
                     streaming.add(name);
                 }
             }

@@ -44,6 +44,9 @@ public final class ModelCodec {
         tags.put("nofailover", n.noFailover());
         tags.put("nosync", n.noSync());
         tags.put("noloadbalance", n.noLoadBalance());
+        if (n.cascades()) {
+            tags.put("replicatefrom", n.replicateFrom());
+        }
         o.put("apiUrl", n.apiUrl());
         if (n.sessionTimeoutMillis() > 0) {
             ObjectNode fencing = o.putObject("fencing");
@@ -65,6 +68,10 @@ public final class ModelCodec {
         boolean noFailover = Fields.bool(tags, "nofailover", "tags", false);
         boolean noSync = Fields.bool(tags, "nosync", "tags", false);
         boolean noLoadBalance = Fields.bool(tags, "noloadbalance", "tags", false);
+        String replicateFrom = Fields.optionalText(tags, "replicatefrom", "tags").orElse("");
+        if (!replicateFrom.isEmpty()) {
+            nodeId(tags, "replicatefrom", "tags");
+        }
         String apiUrl = Fields.optionalText(o, "apiUrl", "").orElse("");
         JsonNode fencing = o.has("fencing") ? Fields.object(o, "fencing", "") : Fields.mapper().createObjectNode();
         long session = Fields.optionalInteger(fencing, "sessionTimeoutMs", "fencing", 1, 3_600_000).orElse(-1L);
@@ -72,7 +79,7 @@ public final class ModelCodec {
         boolean guarded = Fields.bool(fencing, "guarded", "fencing", false);
         try {
             return new RegisteredNode(id, host, port, priority, noFailover, apiUrl, session, selfFence, guarded, noSync,
-                    noLoadBalance);
+                    noLoadBalance, replicateFrom);
         } catch (IllegalArgumentException e) {
             throw new DocumentException("", e.getMessage());
         }

@@ -13,19 +13,21 @@ import io.pgsentinel.shared.zk.Names;
  * @param noSync               tag {@code nosync}: never in the synchronous set
  * @param noLoadBalance        tag {@code noloadbalance}: no reads routed to it ({@code /replica} 503,
  *                             the client library skips it)
+ * @param replicateFrom        tag {@code replicatefrom}: the replica it streams from while that one
+ *                             streams (cascading), "" to stream from the primary
  */
 public record RegisteredNode(String id, String host, int port, int priority, boolean noFailover, String apiUrl,
                              long sessionTimeoutMillis, long selfFenceMillis, boolean guarded, boolean noSync,
-                             boolean noLoadBalance) {
+                             boolean noLoadBalance, String replicateFrom) {
     /** A node that did not register its fencing: its absence proves nothing. */
     public RegisteredNode(String id, String host, int port, int priority, boolean noFailover, String apiUrl) {
-        this(id, host, port, priority, noFailover, apiUrl, -1, -1, false, false, false);
+        this(id, host, port, priority, noFailover, apiUrl, -1, -1, false, false, false, "");
     }
 
     /** The same registration with the negotiated session timeout, the self-fence budget, and whether it is guarded. */
     public RegisteredNode withFencing(long sessionTimeout, long selfFence, boolean isGuarded) {
         return new RegisteredNode(id, host, port, priority, noFailover, apiUrl, sessionTimeout, selfFence, isGuarded,
-                noSync, noLoadBalance);
+                noSync, noLoadBalance, replicateFrom);
     }
 
     /** The value of tag {@code key} as text ("100", "true"), or null for a tag this node cannot have. */
@@ -35,6 +37,7 @@ public record RegisteredNode(String id, String host, int port, int priority, boo
             case "nofailover" -> Boolean.toString(noFailover);
             case "nosync" -> Boolean.toString(noSync);
             case "noloadbalance" -> Boolean.toString(noLoadBalance);
+            case "replicatefrom" -> replicateFrom;
             default -> null;
         };
     }
@@ -42,7 +45,18 @@ public record RegisteredNode(String id, String host, int port, int priority, boo
     /** The same registration with the routing and replication tags {@code nosync} and {@code noloadbalance}. */
     public RegisteredNode withTags(boolean isNoSync, boolean isNoLoadBalance) {
         return new RegisteredNode(id, host, port, priority, noFailover, apiUrl, sessionTimeoutMillis, selfFenceMillis,
-                guarded, isNoSync, isNoLoadBalance);
+                guarded, isNoSync, isNoLoadBalance, replicateFrom);
+    }
+
+    /** The same registration with the tag {@code replicatefrom} ("" for none). */
+    public RegisteredNode withReplicateFrom(String node) {
+        return new RegisteredNode(id, host, port, priority, noFailover, apiUrl, sessionTimeoutMillis, selfFenceMillis,
+                guarded, noSync, noLoadBalance, node);
+    }
+
+    /** Tagged {@code replicatefrom}: it cascades from another replica, and is never a synchronous standby. */
+    public boolean cascades() {
+        return !replicateFrom.isEmpty();
     }
 
     /**
@@ -72,5 +86,12 @@ public record RegisteredNode(String id, String host, int port, int priority, boo
             throw new IllegalArgumentException("port must be between 1 and 65535, got " + port);
         }
         apiUrl = apiUrl == null ? "" : apiUrl;
+        replicateFrom = replicateFrom == null ? "" : replicateFrom;
+        if (!replicateFrom.isEmpty()) {
+            Names.requireValid("replicatefrom", replicateFrom);
+            if (replicateFrom.equals(id)) {
+                throw new IllegalArgumentException("replicatefrom must name another node than " + id);
+            }
+        }
     }
 }

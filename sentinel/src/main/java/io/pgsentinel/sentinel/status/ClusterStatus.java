@@ -28,7 +28,8 @@ public final class ClusterStatus {
     public record Member(String id, String host, int port, String role, String state, boolean sentinelUp, Long timeline,
                          String flushLsn, String receiveLsn, String replayLsn, Long lagBytes, String server,
                          String sentinelState, String error, int priority, boolean noFailover, String api,
-                         boolean pendingRestart, boolean noSync, boolean noLoadBalance) {
+                         boolean pendingRestart, boolean noSync, boolean noLoadBalance, String replicateFrom,
+                         String upstream) {
         /** The tags that differ from their defaults, as {@code status} shows them: "nofailover,nosync". */
         public String tagsShown() {
             List<String> shown = new ArrayList<>();
@@ -43,6 +44,9 @@ public final class ClusterStatus {
             }
             if (noLoadBalance) {
                 shown.add("noloadbalance");
+            }
+            if (replicateFrom != null && !replicateFrom.isEmpty()) {
+                shown.add("replicatefrom=" + replicateFrom);
             }
             return String.join(",", shown);
         }
@@ -73,7 +77,8 @@ public final class ClusterStatus {
                     lsn(r == null ? -1 : r.receiveLsn()), lsn(r == null ? -1 : r.replayLsn()),
                     replica == null ? null : replica.lagBytes(), r == null ? null : r.role().json(),
                     r == null ? null : r.state(), r == null || r.error().isEmpty() ? null : r.error(), n.priority(),
-                    n.noFailover(), n.apiUrl(), r != null && r.pendingRestart(), n.noSync(), n.noLoadBalance()));
+                    n.noFailover(), n.apiUrl(), r != null && r.pendingRestart(), n.noSync(), n.noLoadBalance(),
+                    n.replicateFrom(), replica == null ? null : replica.upstream()));
         }
         return members;
     }
@@ -109,6 +114,12 @@ public final class ClusterStatus {
             tags.put("nofailover", m.noFailover());
             tags.put("nosync", m.noSync());
             tags.put("noloadbalance", m.noLoadBalance());
+            if (m.replicateFrom() != null && !m.replicateFrom().isEmpty()) {
+                tags.put("replicatefrom", m.replicateFrom());
+            }
+            if (m.upstream() != null) {
+                o.put("upstream", m.upstream()); // cascading: the replica it streams from
+            }
             o.put("api", m.api());
         }
         ObjectNode votes = body.putObject("votes");
@@ -142,7 +153,8 @@ public final class ClusterStatus {
                     : null, text(m, "server"), text(m, "sentinelState"), text(m, "error"),
                     m.path("tags").path("priority").asInt(), m.path("tags").path("nofailover").asBoolean(),
                     text(m, "api"), m.path("pendingRestart").asBoolean(false), m.path("tags").path("nosync").asBoolean(),
-                    m.path("tags").path("noloadbalance").asBoolean()));
+                    m.path("tags").path("noloadbalance").asBoolean(), m.path("tags").path("replicatefrom").asText(""),
+                    text(m, "upstream")));
         }
         return members;
     }

@@ -14,6 +14,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgsentinel.sentinel.model.MemberReport;
 import io.pgsentinel.sentinel.model.Role;
+import io.pgsentinel.shared.topology.ReplicaState;
 import io.pgsentinel.shared.topology.Topology;
 import java.time.Instant;
 import java.util.List;
@@ -44,6 +45,12 @@ class LocalDeciderTest {
 
     static MemberReport down() {
         return new MemberReport("node1", AT, false, Role.UNKNOWN, 0, -1, -1, -1, "", "", 0, List.of(), "ok", "refused");
+    }
+
+    /** node2 the primary (port 5432), node3 a replica at port 5433 in {@code state}, streaming from {@code upstream}. */
+    static Topology cascade(ReplicaState state, String upstream) {
+        return new Topology("c1", 2, new Topology.Primary("node2", "127.0.0.1", 5432, 2),
+                List.of(new Topology.Replica("node3", "127.0.0.1", 5433, state, 0L, false, upstream)), "node2", false, AT);
     }
 
     /** A snapshot of node1's sentinel; the arguments are the fields that vary. */
@@ -117,6 +124,29 @@ class LocalDeciderTest {
                         new LocalSnapshot("node1", true, replica(200, 1, "", 5432), true, theirs, false, false, true, false,
                                 300, "node2", 9000, false, false, false, false, null).withWalGone(), WAIT,
                         "not streaming (yet)"),
+                Arguments.of("replicatefrom a streaming replica: re-pointed from the primary to it",
+                        s(true, replica(400, 2, "streaming", 5432), true, cascade(ReplicaState.STREAMING, null), false,
+                                false, true, false, 300, "node2", 0, false).withReplicateFrom("node3"),
+                        REPOINT, "re-pointing to node3 (replicatefrom)"),
+                Arguments.of("replicatefrom, streaming from it: nothing",
+                        s(true, replica(400, 2, "streaming", 5433), true, cascade(ReplicaState.STREAMING, null), false,
+                                false, true, false, 300, "node3", 0, false).withReplicateFrom("node3"),
+                        NONE, "streaming from node3 (replicatefrom; the primary is node2)"),
+                Arguments.of("replicatefrom a replica that went down: back to the primary meanwhile",
+                        s(true, replica(400, 2, "", 5433), true, cascade(ReplicaState.DOWN, null), false,
+                                false, true, false, 300, "node3", 0, false).withReplicateFrom("node3"),
+                        REPOINT, "re-pointing to the published primary node2 (node3, its replicatefrom, does not stream)"),
+                Arguments.of("replicatefrom a replica that streams from this node: no loop, the primary",
+                        s(true, replica(400, 2, "streaming", 5432), true, cascade(ReplicaState.STREAMING, "node1"), false,
+                                false, true, false, 300, "node2", 0, false).withReplicateFrom("node3"),
+                        NONE, "streaming from node2"),
+                Arguments.of("replicatefrom the primary itself (after a failover promoted it): the primary",
+                        s(true, replica(400, 2, "streaming", 5432), true, cascade(ReplicaState.STREAMING, null), false,
+                                false, true, false, 300, "node2", 0, false).withReplicateFrom("node2"),
+                        NONE, "streaming from node2"),
+                Arguments.of("a stopped replica with replicatefrom a streaming replica: started following it",
+                        s(true, down(), false, cascade(ReplicaState.STREAMING, null), false, false, true, false, 300, "",
+                                0, false).withReplicateFrom("node3"), START_REPLICA, "replica of node3 (replicatefrom)"),
                 Arguments.of("a replica whose primary died: it waits configured for it, no re-point",
                         s(true, replica(200, 1, "", 5431), true, topology("node1", 1, 1).withLeader("node3", AT), false,
                                 false, true, false, -1, "", 0, false).withId("node3"), WAIT, "configured to follow node1"),
@@ -198,8 +228,13 @@ class LocalDeciderTest {
         LocalAction a = LocalDecider.decide(snapshot);
         assertThat(a.kind()).as(a.reason()).isEqualTo(expected);
         assertThat(a.reason()).contains(reason);
-        if (expected == REPOINT || expected == REWIND || expected == CLONE || expected == START_REPLICA) {
+        if (expected == REWIND || expected == CLONE) {
             assertThat(a.upstream()).isEqualTo(snapshot.topology().primary().id());
+        }
+        if (expected == REPOINT || expected == START_REPLICA) {
+            // the primary, or the streaming replica replicatefrom names
+            assertThat(a.upstream()).isEqualTo(LocalDecider.upstream(snapshot).id());
+            assertThat(a.upstream()).isIn(snapshot.topology().primary().id(), snapshot.replicateFrom());
         }
     }
 

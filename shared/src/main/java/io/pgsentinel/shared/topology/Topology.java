@@ -109,15 +109,22 @@ public record Topology(String cluster, long epoch, Primary primary, List<Replica
      *
      * @param lagBytes      how many bytes of WAL it has not yet replayed, or null when unknown (down)
      * @param noLoadBalance tagged {@code noloadbalance}: clients route no reads to it
+     * @param upstream      the replica it streams from (cascading, tag {@code replicatefrom}), or null
+     *                      when it streams from the primary (added field)
      */
-    public record Replica(String id, String host, int port, ReplicaState state, Long lagBytes, boolean noLoadBalance) {
+    public record Replica(String id, String host, int port, ReplicaState state, Long lagBytes, boolean noLoadBalance,
+                          String upstream) {
         public Replica(String id, String host, int port, ReplicaState state, Long lagBytes) {
-            this(id, host, port, state, lagBytes, false);
+            this(id, host, port, state, lagBytes, false, null);
+        }
+
+        public Replica(String id, String host, int port, ReplicaState state, Long lagBytes, boolean noLoadBalance) {
+            this(id, host, port, state, lagBytes, noLoadBalance, null);
         }
 
         /** The same replica without its lag figure. */
         public Replica withoutLag() {
-            return new Replica(id, host, port, state, null, noLoadBalance);
+            return new Replica(id, host, port, state, null, noLoadBalance, upstream);
         }
 
         public Replica {
@@ -127,6 +134,9 @@ public record Topology(String cluster, long epoch, Primary primary, List<Replica
             Objects.requireNonNull(state, "state");
             if (lagBytes != null && lagBytes < 0) {
                 throw new IllegalArgumentException("lagBytes must not be negative, got " + lagBytes);
+            }
+            if (upstream != null) {
+                Names.requireValid("upstream", upstream);
             }
         }
     }

@@ -58,6 +58,9 @@ public final class TopologyCodec {
             if (r.noLoadBalance()) {
                 replica.put("noloadbalance", true);
             }
+            if (r.upstream() != null) {
+                replica.put("upstream", r.upstream());
+            }
         }
         if (t.leader() == null) {
             root.putNull("leader");
@@ -111,11 +114,16 @@ public final class TopologyCodec {
                     Fields.join(path, "state"), "must be one of streaming, lagging, down, rejoining; got '"
                     + shorten(stateText) + "'"));
             Long lag = Fields.optionalInteger(r, "lagBytes", path, 0, Long.MAX_VALUE).orElse(null);
+            String upstream = Fields.optionalText(r, "upstream", path).orElse(null);
+            if (upstream != null) {
+                name(upstream, Fields.join(path, "upstream"));
+            }
             replicas.add(build(path, () -> new Topology.Replica(
                     name(Fields.text(r, "id", path), path + ".id"),
                     host(Fields.text(r, "host", path), path + ".host"),
                     (int) Fields.integer(r, "port", path, 1, 65535), state, lag,
-                    Fields.bool(r, "noloadbalance", path, false))));
+                    Fields.bool(r, "noloadbalance", path, false),
+                    upstream)));
         }
         String leader = Fields.optionalText(root, "leader", "").orElse(null);
         if (leader != null) {

@@ -1,0 +1,84 @@
+package io.pgsentinel.sentinel.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.pgsentinel.localcluster.PgNode;
+import io.pgsentinel.shared.topology.Topology;
+import java.util.Objects;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Cascading replication on real processes (tag {@code replicatefrom}): node3 streams from node2,
+ * falls back to the primary while node2 is down, returns to node2 once it streams again, and
+ * follows node2 when a failover promotes it; the topology and {@code /cluster} say where it
+ * streams from.
+ */
+class CascadeIT extends ClusterTest {
+
+    @Test
+    void aReplicaTaggedReplicatefromCascadesFallsBackToThePrimaryAndFollowsAFailover() throws Exception {
+        // node3 cascades from node2 and is never promoted: the failover below promotes node2
+        cluster = SentinelCluster.start(2, y -> y.contains("  id: node3\n")
+                ? y.replaceFirst("node:\n", "node:\n  tags:\n    replicatefrom: node2\n    nofailover: true\n") : y);
+        PgNode node1 = cluster.pg().node("node1");
+        PgNode node2 = cluster.pg().node("node2");
+        PgNode node3 = cluster.pg().node("node3");
+
+        awaitStreaming("node3 streaming from node2", "node2");
+        assertThat(walSenders(node2)).isEqualTo("node3");
+        assertThat(walSenders(node1)).isEqualTo("node2");
+        node1.execute("CREATE TABLE cascade_test (id int)");
+        node1.execute("INSERT INTO cascade_test VALUES (1)");
+        node3.awaitReplayed(node1.currentFlushLsn(), SentinelCluster.WAIT);
+        assertThat(node3.query("SELECT count(*) FROM cascade_test")).isEqualTo("1");
+        JsonNode member3 = member(cluster.cluster(cluster.sentinel("node1")), "node3");
+        assertThat(member3.path("tags").path("replicatefrom").asText()).isEqualTo("node2");
+        assertThat(member3.path("upstream").asText()).isEqualTo("node2");
+
+        // node2's host is lost: node3 streams from the primary meanwhile
+        cluster.sentinel("node2").process().kill9();
+        node2.kill9();
+        awaitStreaming("node3 back on the primary while node2 is down", null);
+        assertThat(walSenders(node1)).isEqualTo("node3");
+        node1.execute("INSERT INTO cascade_test VALUES (2)");
+        node3.awaitReplayed(node1.currentFlushLsn(), SentinelCluster.WAIT);
+
+        // node2 comes back and streams: node3 returns to it
+        cluster.sentinel("node2").start();
+        awaitStreaming("node3 streaming from node2 again", "node2");
+        assertThat(walSenders(node2)).isEqualTo("node3");
+
+        // the primary's host is lost: node2 is promoted, node3 follows it as the primary it now is
+        cluster.sentinel("node1").process().kill9();
+        node1.kill9();
+        Topology after = cluster.awaitTopology("node2 promoted, node3 streaming from it", t -> t.epoch() == 2
+                && t.primary().id().equals("node2") && t.replica("node3").map(r -> r.state().json().equals("streaming")
+                && r.upstream() == null).orElse(false));
+        assertThat(after.primary().id()).isEqualTo("node2");
+        node2.execute("INSERT INTO cascade_test VALUES (3)");
+        node3.awaitReplayed(node2.currentFlushLsn(), SentinelCluster.WAIT);
+        assertThat(node3.query("SELECT count(*) FROM cascade_test")).isEqualTo("3");
+        assertThat(node3.isInRecovery()).isTrue();
+    }
+
+    private Topology awaitStreaming(String what, String upstream) {
+        return cluster.awaitTopology(what, t -> t.replica("node3").map(r -> r.state().json().equals("streaming")
+                && Objects.equals(r.upstream(), upstream)).orElse(false));
+    }
+
+    /** The application names the server's walsenders stream to, comma-separated. */
+    private static String walSenders(PgNode server) {
+        return server.query("SELECT coalesce(string_agg(application_name, ',' ORDER BY application_name), '') "
+                + "FROM pg_stat_replication WHERE state = 'streaming'");
+    }
+
+    private static JsonNode member(JsonNode clusterDocument, String id) {
+        for (JsonNode m : clusterDocument.path("members")) {
+            if (m.path("id").asText().equals(id)) {
+                return m;
+            }
+        }
+        throw new AssertionError(id + " not in /cluster");
+    }
+}
