@@ -70,5 +70,9 @@ public class NodeConfig {
          */
         @JsonProperty
         public String replicatefrom = "";
+
+        /** A new or re-cloned node copies this replica (while it streams) rather than the primary. */
+        @JsonProperty
+        public boolean clonefrom = false;
     }
 }

@@ -292,8 +292,12 @@ public final class Reconciler {
                 createCluster(action);
                 return true;
             }
-            case REWIND, CLONE -> {
-                startRejoin(action, upstream(action.upstream()));
+            case REWIND -> {
+                startRejoin(action, action.upstream());
+                return true;
+            }
+            case CLONE -> {
+                startRejoin(action, cloneSource(action.upstream(), topology));
                 return true;
             }
             default -> {
@@ -326,7 +330,30 @@ public final class Reconciler {
         });
     }
 
-    private void startRejoin(LocalAction action, PgControl.Upstream up) {
+    /**
+     * What a clone copies: a replica tagged clonefrom that the topology shows streaming (the least
+     * behind first), to spare the primary a full copy; else {@code primary}. The clone then
+     * streams from its source, and is re-pointed at its own upstream as any replica is.
+     */
+    private String cloneSource(String primary, Topology topology) {
+        if (topology == null) {
+            return primary;
+        }
+        return cache.nodes().values().stream()
+                .filter(n -> n.cloneFrom() && !n.id().equals(id) && !n.id().equals(primary))
+                .map(n -> topology.replica(n.id()).orElse(null))
+                .filter(r -> r != null && r.state() == io.pgsentinel.shared.topology.ReplicaState.STREAMING)
+                .min(java.util.Comparator.comparing((Topology.Replica r) -> r.lagBytes() == null ? Long.MAX_VALUE
+                        : r.lagBytes()).thenComparing(Topology.Replica::id))
+                .map(r -> {
+                    LOG.info("local: cloning {} (tagged clonefrom, streaming) rather than the primary {}", r.id(), primary);
+                    return r.id();
+                })
+                .orElse(primary);
+    }
+
+    private void startRejoin(LocalAction action, String sourceId) {
+        PgControl.Upstream up = upstream(sourceId);
         busy = MemberReport.REJOINING;
         String reinitId = pendingReinit().orElse("");
         rejoinThread.execute(() -> {
@@ -364,7 +391,7 @@ public final class Reconciler {
                 control.start(action.kind() == LocalAction.Kind.REWIND ? REWOUND_START_TIMEOUT : START_TIMEOUT);
                 rewindFailed = false;
                 selfFence.clear();
-                markRepointed(action.upstream());
+                markRepointed(sourceId);
             } catch (Exception e) {
                 LOG.warn("local: {} failed: {}", action.kind().json(), e.getMessage());
                 if (action.kind() == LocalAction.Kind.REWIND) {

@@ -77,7 +77,8 @@ public record Sentinel(FailsafeLeases leases, List<Managed> managed, SentinelVie
         RemoteAdmin admin = new RemoteAdmin(jdbc);
         RegisteredNode self = new RegisteredNode(c.node.id, c.node.host, c.postgres.port, c.node.tags.priority,
                 c.node.tags.nofailover, c.apiUrl()).withTags(c.node.tags.nosync, c.node.tags.noloadbalance)
-                .withReplicateFrom(c.node.tags.replicatefrom == null ? "" : c.node.tags.replicatefrom);
+                .withReplicateFrom(c.node.tags.replicatefrom == null ? "" : c.node.tags.replicatefrom)
+                .withCloneFrom(c.node.tags.clonefrom);
         LocalProbe probe = new LocalProbe(jdbc, c.node.id, c.node.host, c.postgres.port,
                 () -> control.isRunning() ? Optional.empty() : control.controlData());
         FailsafeLeases leases = new FailsafeLeases(clock);

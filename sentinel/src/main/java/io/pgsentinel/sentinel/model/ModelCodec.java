@@ -47,6 +47,9 @@ public final class ModelCodec {
         if (n.cascades()) {
             tags.put("replicatefrom", n.replicateFrom());
         }
+        if (n.cloneFrom()) {
+            tags.put("clonefrom", true);
+        }
         o.put("apiUrl", n.apiUrl());
         if (n.sessionTimeoutMillis() > 0) {
             ObjectNode fencing = o.putObject("fencing");
@@ -69,6 +72,7 @@ public final class ModelCodec {
         boolean noSync = Fields.bool(tags, "nosync", "tags", false);
         boolean noLoadBalance = Fields.bool(tags, "noloadbalance", "tags", false);
         String replicateFrom = Fields.optionalText(tags, "replicatefrom", "tags").orElse("");
+        boolean cloneFrom = Fields.bool(tags, "clonefrom", "tags", false);
         if (!replicateFrom.isEmpty()) {
             nodeId(tags, "replicatefrom", "tags");
         }
@@ -79,7 +83,7 @@ public final class ModelCodec {
         boolean guarded = Fields.bool(fencing, "guarded", "fencing", false);
         try {
             return new RegisteredNode(id, host, port, priority, noFailover, apiUrl, session, selfFence, guarded, noSync,
-                    noLoadBalance, replicateFrom);
+                    noLoadBalance, replicateFrom, cloneFrom);
         } catch (IllegalArgumentException e) {
             throw new DocumentException("", e.getMessage());
         }

@@ -15,19 +15,21 @@ import io.pgsentinel.shared.zk.Names;
  *                             the client library skips it)
  * @param replicateFrom        tag {@code replicatefrom}: the replica it streams from while that one
  *                             streams (cascading), "" to stream from the primary
+ * @param cloneFrom            tag {@code clonefrom}: a new or re-cloned node copies this replica
+ *                             (while it streams) rather than the primary
  */
 public record RegisteredNode(String id, String host, int port, int priority, boolean noFailover, String apiUrl,
                              long sessionTimeoutMillis, long selfFenceMillis, boolean guarded, boolean noSync,
-                             boolean noLoadBalance, String replicateFrom) {
+                             boolean noLoadBalance, String replicateFrom, boolean cloneFrom) {
     /** A node that did not register its fencing: its absence proves nothing. */
     public RegisteredNode(String id, String host, int port, int priority, boolean noFailover, String apiUrl) {
-        this(id, host, port, priority, noFailover, apiUrl, -1, -1, false, false, false, "");
+        this(id, host, port, priority, noFailover, apiUrl, -1, -1, false, false, false, "", false);
     }
 
     /** The same registration with the negotiated session timeout, the self-fence budget, and whether it is guarded. */
     public RegisteredNode withFencing(long sessionTimeout, long selfFence, boolean isGuarded) {
         return new RegisteredNode(id, host, port, priority, noFailover, apiUrl, sessionTimeout, selfFence, isGuarded,
-                noSync, noLoadBalance, replicateFrom);
+                noSync, noLoadBalance, replicateFrom, cloneFrom);
     }
 
     /** The value of tag {@code key} as text ("100", "true"), or null for a tag this node cannot have. */
@@ -38,6 +40,7 @@ public record RegisteredNode(String id, String host, int port, int priority, boo
             case "nosync" -> Boolean.toString(noSync);
             case "noloadbalance" -> Boolean.toString(noLoadBalance);
             case "replicatefrom" -> replicateFrom;
+            case "clonefrom" -> Boolean.toString(cloneFrom);
             default -> null;
         };
     }
@@ -45,13 +48,19 @@ public record RegisteredNode(String id, String host, int port, int priority, boo
     /** The same registration with the routing and replication tags {@code nosync} and {@code noloadbalance}. */
     public RegisteredNode withTags(boolean isNoSync, boolean isNoLoadBalance) {
         return new RegisteredNode(id, host, port, priority, noFailover, apiUrl, sessionTimeoutMillis, selfFenceMillis,
-                guarded, isNoSync, isNoLoadBalance, replicateFrom);
+                guarded, isNoSync, isNoLoadBalance, replicateFrom, cloneFrom);
     }
 
     /** The same registration with the tag {@code replicatefrom} ("" for none). */
     public RegisteredNode withReplicateFrom(String node) {
         return new RegisteredNode(id, host, port, priority, noFailover, apiUrl, sessionTimeoutMillis, selfFenceMillis,
-                guarded, noSync, noLoadBalance, node);
+                guarded, noSync, noLoadBalance, node, cloneFrom);
+    }
+
+    /** The same registration with the tag {@code clonefrom}. */
+    public RegisteredNode withCloneFrom(boolean isCloneFrom) {
+        return new RegisteredNode(id, host, port, priority, noFailover, apiUrl, sessionTimeoutMillis, selfFenceMillis,
+                guarded, noSync, noLoadBalance, replicateFrom, isCloneFrom);
     }
 
     /** Tagged {@code replicatefrom}: it cascades from another replica, and is never a synchronous standby. */

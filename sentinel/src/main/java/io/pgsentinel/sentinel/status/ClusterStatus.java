@@ -29,7 +29,7 @@ public final class ClusterStatus {
                          String flushLsn, String receiveLsn, String replayLsn, Long lagBytes, String server,
                          String sentinelState, String error, int priority, boolean noFailover, String api,
                          boolean pendingRestart, boolean noSync, boolean noLoadBalance, String replicateFrom,
-                         String upstream) {
+                         boolean cloneFrom, String upstream) {
         /** The tags that differ from their defaults, as {@code status} shows them: "nofailover,nosync". */
         public String tagsShown() {
             List<String> shown = new ArrayList<>();
@@ -47,6 +47,9 @@ public final class ClusterStatus {
             }
             if (replicateFrom != null && !replicateFrom.isEmpty()) {
                 shown.add("replicatefrom=" + replicateFrom);
+            }
+            if (cloneFrom) {
+                shown.add("clonefrom");
             }
             return String.join(",", shown);
         }
@@ -78,7 +81,7 @@ public final class ClusterStatus {
                     replica == null ? null : replica.lagBytes(), r == null ? null : r.role().json(),
                     r == null ? null : r.state(), r == null || r.error().isEmpty() ? null : r.error(), n.priority(),
                     n.noFailover(), n.apiUrl(), r != null && r.pendingRestart(), n.noSync(), n.noLoadBalance(),
-                    n.replicateFrom(), replica == null ? null : replica.upstream()));
+                    n.replicateFrom(), n.cloneFrom(), replica == null ? null : replica.upstream()));
         }
         return members;
     }
@@ -117,6 +120,9 @@ public final class ClusterStatus {
             if (m.replicateFrom() != null && !m.replicateFrom().isEmpty()) {
                 tags.put("replicatefrom", m.replicateFrom());
             }
+            if (m.cloneFrom()) {
+                tags.put("clonefrom", true);
+            }
             if (m.upstream() != null) {
                 o.put("upstream", m.upstream()); // cascading: the replica it streams from
             }
@@ -154,7 +160,7 @@ public final class ClusterStatus {
                     m.path("tags").path("priority").asInt(), m.path("tags").path("nofailover").asBoolean(),
                     text(m, "api"), m.path("pendingRestart").asBoolean(false), m.path("tags").path("nosync").asBoolean(),
                     m.path("tags").path("noloadbalance").asBoolean(), m.path("tags").path("replicatefrom").asText(""),
-                    text(m, "upstream")));
+                    m.path("tags").path("clonefrom").asBoolean(false), text(m, "upstream")));
         }
         return members;
     }

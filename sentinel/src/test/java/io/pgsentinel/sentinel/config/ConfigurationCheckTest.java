@@ -104,6 +104,10 @@ class ConfigurationCheckTest {
                 Arguments.of("missing cluster", valid().replace("cluster: revenue-engine\n", ""), "cluster"),
                 Arguments.of("cluster with a slash", valid().replace("revenue-engine", "revenue/engine"), "cluster may hold only"),
                 Arguments.of("node id with a space", valid().replace("id: node1", "id: node 1"), "id may hold only"),
+                Arguments.of("replicatefrom itself", valid().replace("nofailover: false}", "nofailover: false, "
+                        + "replicatefrom: node1}"), "node.tags.replicatefrom must be another node's id"),
+                Arguments.of("replicatefrom not an id", valid().replace("nofailover: false}", "nofailover: false, "
+                        + "replicatefrom: 'node 2'}"), "node.tags.replicatefrom must be another node's id"),
                 Arguments.of("missing node host", valid().replace("  host: 10.0.0.11\n", ""), "node.host"),
                 Arguments.of("negative duration", valid().replace("checkInterval: 500ms", "checkInterval: -1s"), "checkInterval"),
                 Arguments.of("zero duration", valid().replace("downAfter: 3s", "downAfter: 0s"), "downAfter"),

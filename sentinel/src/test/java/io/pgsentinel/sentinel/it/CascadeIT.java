@@ -3,6 +3,7 @@ package io.pgsentinel.sentinel.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.pgsentinel.localcluster.Await;
 import io.pgsentinel.localcluster.PgNode;
 import io.pgsentinel.shared.topology.Topology;
 import java.util.Objects;
@@ -60,6 +61,39 @@ class CascadeIT extends ClusterTest {
         node3.awaitReplayed(node2.currentFlushLsn(), SentinelCluster.WAIT);
         assertThat(node3.query("SELECT count(*) FROM cascade_test")).isEqualTo("3");
         assertThat(node3.isInRecovery()).isTrue();
+    }
+
+    /**
+     * node2 tagged clonefrom: a reinit of node3 copies node2, not the primary (the clone command
+     * records which server it copied), then node3 streams from the primary holding every commit.
+     */
+    @Test
+    void aReplicaTaggedClonefromIsWhatANewCloneCopies() throws Exception {
+        String basebackup = io.pgsentinel.localcluster.PgInstall.find().bin("pg_basebackup").toString();
+        String recording = basebackup + " -h {host} -p {port} -U postgres -D {dataDirectory} -X stream -c fast"
+                + " && echo {port} > {dataDirectory}/copied-from-port";
+        cluster = SentinelCluster.start(2, y -> y.contains("  id: node2\n")
+                ? y.replaceFirst("node:\n", "node:\n  tags:\n    clonefrom: true\n")
+                : y.contains("  id: node3\n") ? y + "replication:\n  cloneCommand: \"" + recording + "\"\n" : y);
+        cluster.awaitTopology("a healthy topology", t -> states(t).equals("node2=streaming,node3=streaming"));
+        PgNode node1 = cluster.pg().node("node1");
+        PgNode node3 = cluster.pg().node("node3");
+        node1.execute("CREATE TABLE cloned (id int)");
+        node1.execute("INSERT INTO cloned SELECT generate_series(1, 1000)");
+
+        io.pgsentinel.localcluster.ChildJvm cli = io.pgsentinel.localcluster.ChildJvm.builder("cli-reinit",
+                        io.pgsentinel.sentinel.SentinelApplication.class.getName())
+                .args("reinit", cluster.sentinel("node3").config().toString(), "node3", "--wait", "120").start();
+        assertThat(cli.awaitExit(java.time.Duration.ofSeconds(150))).as(cli.logText()).isEqualTo(0);
+        assertThat(java.nio.file.Files.readString(node3.dataDirectory().resolve("copied-from-port")).strip())
+                .isEqualTo(Integer.toString(cluster.pg().node("node2").port()));
+        assertThat(cluster.sentinel("node3").log()).contains("cloning node2 (tagged clonefrom, streaming) rather than "
+                + "the primary node1");
+        awaitStreaming("node3 streaming from the primary after its clone", null);
+        Await.until("node3 to stream from node1", SentinelCluster.WAIT, () -> walSenders(node1).contains("node3"));
+        node1.execute("INSERT INTO cloned VALUES (1001)");
+        node3.awaitReplayed(node1.currentFlushLsn(), SentinelCluster.WAIT);
+        assertThat(node3.query("SELECT count(*) FROM cloned")).isEqualTo("1001");
     }
 
     private Topology awaitStreaming(String what, String upstream) {
