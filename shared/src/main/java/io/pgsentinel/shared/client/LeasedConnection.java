@@ -14,8 +14,8 @@ import java.util.Set;
 import java.util.concurrent.Executor;
 
 /**
- * A connection lent by a {@link MemberPool}: the pool's connection behind a proxy that can be
- * revoked. Once revoked (its server stopped being the primary), every call on it and on the
+ * A connection lent by a {@link MemberPool} (or handed out by {@link PgSentinelDriver}): the
+ * physical connection behind a proxy that can be revoked. Once revoked (its server stopped being the primary), every call on it and on the
  * statements made from it fails with SQLSTATE 08006, and the physical connection is aborted so
  * that a statement already running fails too, instead of being acknowledged by a demoted server.
  */
@@ -26,13 +26,20 @@ final class LeasedConnection {
             "equals", "unwrap", "isWrapperFor", "getWarnings", "clearWarnings");
     private static final Executor ABORT_INLINE = Runnable::run;
 
+    /** Who lent it: told when it is closed, named in its description. */
+    interface Owner {
+        void returned(LeasedConnection lease);
+
+        String describe();
+    }
+
     private final Connection physical;
-    private final MemberPool pool;
+    private final Owner pool;
     private final long epoch;
     private final Connection proxy;
     private volatile String revokedBecause;
 
-    LeasedConnection(Connection physical, MemberPool pool, long epoch) {
+    LeasedConnection(Connection physical, Owner pool, long epoch) {
         this.physical = physical;
         this.pool = pool;
         this.epoch = epoch;
@@ -86,7 +93,7 @@ final class LeasedConnection {
                 return System.identityHashCode(self);
             }
             if (name.equals("toString")) {
-                return "RoutedConnection[" + pool.key() + ", epoch " + epoch
+                return "RoutedConnection[" + pool.describe() + ", epoch " + epoch
                         + (revokedBecause == null ? "" : ", revoked") + "]";
             }
             if (!ALWAYS_ALLOWED.contains(name)) {

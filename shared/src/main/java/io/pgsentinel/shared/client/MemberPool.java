@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
  * borrowing at once, evicts idle connections and, for a write pool, revokes every lent
  * connection so that nothing more is written to a server that is no longer the primary.
  */
-final class MemberPool {
+final class MemberPool implements LeasedConnection.Owner {
     private static final Logger LOG = LoggerFactory.getLogger(MemberPool.class);
 
     enum Role { WRITE, READ }
@@ -74,8 +74,14 @@ final class MemberPool {
         return lease.proxy();
     }
 
-    void returned(LeasedConnection lease) {
+    @Override
+    public void returned(LeasedConnection lease) {
         leases.remove(lease);
+    }
+
+    @Override
+    public String describe() {
+        return key.toString();
     }
 
     private HikariDataSource hikari() {

@@ -194,26 +194,36 @@ public final class RoutingDataSource implements DataSource, AutoCloseable {
         return pools.computeIfAbsent(key, k -> new MemberPool(k, () -> hikariConfig(k, topology.cluster())));
     }
 
+    /**
+     * The replicas reads may go to: streaming (or lagging by the sentinels' bound: the
+     * application's own bound {@code maxLagBytes} decides), not tagged noloadbalance; why each
+     * other one is not goes into {@code reasons}.
+     */
+    static List<Topology.Replica> readable(Topology now, long maxLagBytes, List<String> reasons) {
+        List<Topology.Replica> readable = new ArrayList<>();
+        for (Topology.Replica r : now.replicas()) {
+            if (r.state() != ReplicaState.STREAMING && r.state() != ReplicaState.LAGGING) {
+                reasons.add(r.id() + " is " + r.state().json());
+            } else if (r.noLoadBalance()) {
+                reasons.add(r.id() + " is tagged noloadbalance");
+            } else if (r.lagBytes() != null && r.lagBytes() > maxLagBytes) {
+                reasons.add(r.id() + " lags " + r.lagBytes() + " bytes, over the bound of " + maxLagBytes);
+            } else {
+                readable.add(r);
+            }
+        }
+        return readable;
+    }
+
     private synchronized void reroute(Topology now) {
         if (closed) {
             return;
         }
         Topology.Primary p = now.primary();
         MemberPool.Key primary = new MemberPool.Key(p.id(), p.host(), p.port(), MemberPool.Role.WRITE);
-        List<MemberPool.Key> readable = new ArrayList<>();
         List<String> reasons = new ArrayList<>();
-        for (Topology.Replica r : now.replicas()) {
-            // "lagging" is the sentinels' bound; the application's own bound decides here
-            if (r.state() != ReplicaState.STREAMING && r.state() != ReplicaState.LAGGING) {
-                reasons.add(r.id() + " is " + r.state().json());
-            } else if (r.noLoadBalance()) {
-                reasons.add(r.id() + " is tagged noloadbalance");
-            } else if (r.lagBytes() != null && r.lagBytes() > maxReplicaLagBytes) {
-                reasons.add(r.id() + " lags " + r.lagBytes() + " bytes, over the bound of " + maxReplicaLagBytes);
-            } else {
-                readable.add(new MemberPool.Key(r.id(), r.host(), r.port(), MemberPool.Role.READ));
-            }
-        }
+        List<MemberPool.Key> readable = readable(now, maxReplicaLagBytes, reasons).stream()
+                .map(r -> new MemberPool.Key(r.id(), r.host(), r.port(), MemberPool.Role.READ)).toList();
         String reason = now.replicas().isEmpty() ? "the cluster has no replica" : String.join("; ", reasons);
         routes = new Routes(now, primary, List.copyOf(readable), reason);
 
