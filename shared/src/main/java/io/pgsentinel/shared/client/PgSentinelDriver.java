@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * One topology source per ZooKeeper ensemble (or sentinel list) and cluster in the JVM, shared by
  * every connection. A connection to the primary is revoked when another node becomes the primary:
  * its next call fails with SQLSTATE 08006 (a pool evicts it) instead of committing on the old
- * server, and a statement running then fails too.
+ * server, and a statement running then fails too. Likewise a {@code role=replica} connection
+ * whose server is promoted: such a URL never reaches the primary.
  */
 public final class PgSentinelDriver implements Driver {
     private static final org.slf4j.Logger LOG = LoggerFactory.getLogger(PgSentinelDriver.class);
@@ -129,7 +130,7 @@ public final class PgSentinelDriver implements Driver {
                         + target.port() + " is " + (inRecovery ? "in recovery, not the primary the topology (epoch "
                         + t.epoch() + ") says" : "not in recovery: not a replica any more") + "; try again", "08001");
             }
-            Connection handed = target.primary() ? shared.lease(physical, target, t.epoch()) : physical;
+            Connection handed = shared.lease(physical, target, t.epoch(), u.role() == DriverUrl.Role.REPLICA);
             ok = true;
             return handed;
         } finally {
@@ -162,6 +163,7 @@ public final class PgSentinelDriver implements Driver {
         final TopologySource source;
         final AtomicInteger next = new AtomicInteger();
         final Map<LeasedConnection, String> primaryLeases = new ConcurrentHashMap<>();
+        final Map<LeasedConnection, String> replicaLeases = new ConcurrentHashMap<>();
 
         Shared(TopologySource source) {
             this.source = source;
@@ -171,6 +173,13 @@ public final class PgSentinelDriver implements Driver {
                     if (!server.equals(primary)) {
                         lease.revoke("the primary is now " + primary + " (epoch " + now.epoch() + "), not " + server);
                         primaryLeases.remove(lease);
+                    }
+                });
+                // role=replica promises never the primary: a replica promoted under a connection loses it
+                replicaLeases.forEach((lease, server) -> {
+                    if (server.equals(primary)) {
+                        lease.revoke(server + " is now the primary (epoch " + now.epoch() + "): not a replica any more");
+                        replicaLeases.remove(lease);
                     }
                 });
             });
@@ -192,24 +201,32 @@ public final class PgSentinelDriver implements Driver {
             }
         }
 
-        Connection lease(Connection physical, Target target, long epoch) {
+        /**
+         * The connection behind a revocable proxy: a primary one while its server is the published
+         * primary, a role=replica one while its server is not.
+         */
+        Connection lease(Connection physical, Target target, long epoch, boolean replicaOnly) {
+            if (!target.primary() && !replicaOnly) {
+                return physical; // role=any on a replica: whatever it becomes, it may serve
+            }
+            Map<LeasedConnection, String> leases = target.primary() ? primaryLeases : replicaLeases;
             LeasedConnection lease = new LeasedConnection(physical, new LeasedConnection.Owner() {
                 @Override
                 public void returned(LeasedConnection l) {
-                    primaryLeases.remove(l);
+                    leases.remove(l);
                 }
 
                 @Override
                 public String describe() {
-                    return target.id() + "@" + target.host() + ":" + target.port() + "/primary";
+                    return target.id() + "@" + target.host() + ":" + target.port() + (target.primary() ? "/primary" : "/replica");
                 }
             }, epoch);
-            primaryLeases.put(lease, target.id());
-            // the listener scans the map after the topology changed: a lease added after that scan checks here
+            leases.put(lease, target.id());
+            // the listener scans the maps after the topology changed: a lease added after that scan checks here
             String now = source.current().map(x -> x.primary().id()).orElse(target.id());
-            if (!now.equals(target.id())) {
+            if (target.primary() != now.equals(target.id())) {
                 lease.revoke("the primary changed to " + now + " while connecting to " + target.id());
-                primaryLeases.remove(lease);
+                leases.remove(lease);
             }
             return lease.proxy();
         }
