@@ -71,6 +71,10 @@ public final class SentinelApplication extends Application<SentinelConfiguration
         env.jersey().register(new ClusterResource(view));
         env.jersey().register(new HealthResource(view));
         env.jersey().register(new HistoryResource(view));
+        io.pgsentinel.sentinel.http.EventsResource events = new io.pgsentinel.sentinel.http.EventsResource(view.cache(),
+                c.api.maxEventSubscribers, c.api.eventHeartbeat.toJavaDuration());
+        env.lifecycle().manage(events);
+        env.jersey().register(events);
         ApiAuth auth = new ApiAuth(Secrets.read(c.api.tokenFile));
         env.jersey().register(new ControlResource(view, new OperatorRequests(view.session(),
                 c.zookeeper.sessionTimeout.toJavaDuration()), c.api.maxBodyBytes));

@@ -21,6 +21,22 @@ public class ApiConfig {
     @JsonProperty
     public boolean readRequiresAuth = false;
 
+    /** How many clients may follow {@code GET /events} at once; one more is answered 503. */
+    @jakarta.validation.constraints.Min(1)
+    @jakarta.validation.constraints.Max(10_000)
+    @JsonProperty
+    public int maxEventSubscribers = 64;
+
+    /** How often {@code GET /events} sends a heartbeat comment on an idle stream. */
+    @jakarta.validation.constraints.NotNull
+    @JsonProperty
+    public io.dropwizard.util.Duration eventHeartbeat = io.dropwizard.util.Duration.seconds(10);
+
+    @io.dropwizard.validation.ValidationMethod(message = "api.eventHeartbeat must be between 100ms and 1h")
+    public boolean isEventHeartbeatValid() {
+        return eventHeartbeat == null || eventHeartbeat.toMilliseconds() >= 100 && eventHeartbeat.toMilliseconds() <= 3_600_000;
+    }
+
     /** The largest request body accepted, in bytes. */
     @JsonProperty
     public int maxBodyBytes = 16 * 1024;

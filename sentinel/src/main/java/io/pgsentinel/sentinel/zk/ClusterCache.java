@@ -54,6 +54,14 @@ public final class ClusterCache implements Managed {
     private volatile boolean maintenance;
     private volatile long rejected;
 
+    private final java.util.List<java.util.function.Consumer<VersionedTopology>> topologyListeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** Called (on Curator's thread: keep it short) with every topology read from ZooKeeper that is valid. */
+    public void addTopologyListener(java.util.function.Consumer<VersionedTopology> listener) {
+        topologyListeners.add(listener);
+    }
+
     public ClusterCache(ZkSession session, MonotonicClock clock) {
         this.paths = session.paths();
         this.clock = clock;
@@ -94,6 +102,13 @@ public final class ClusterCache implements Managed {
             if (relative.equals("topology")) {
                 topology = new VersionedTopology(TopologyCodec.decode(bytes), data.getStat().getVersion(), bytes);
                 topologyProblem = "";
+                for (java.util.function.Consumer<VersionedTopology> l : topologyListeners) {
+                    try {
+                        l.accept(topology);
+                    } catch (RuntimeException e) {
+                        LOG.warn("a topology listener failed", e);
+                    }
+                }
             } else if (relative.equals("config")) {
                 settings = new SettingsStore.Versioned(ClusterSettings.decode(bytes), data.getStat().getVersion());
                 settingsProblem = "";
