@@ -71,6 +71,7 @@ public final class SentinelApplication extends Application<SentinelConfiguration
         env.jersey().register(new ClusterResource(view));
         env.jersey().register(new HealthResource(view));
         env.jersey().register(new HistoryResource(view));
+        env.jersey().register(new io.pgsentinel.sentinel.http.StatusPageResource());
         io.pgsentinel.sentinel.http.EventsResource events = new io.pgsentinel.sentinel.http.EventsResource(view.cache(),
                 c.api.maxEventSubscribers, c.api.eventHeartbeat.toJavaDuration());
         env.lifecycle().manage(events);

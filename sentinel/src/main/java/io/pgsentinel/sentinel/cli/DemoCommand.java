@@ -163,8 +163,8 @@ public final class DemoCommand extends Command {
             if (keepRunning) {
                 step("the cluster keeps running; explore it:");
                 for (LocalSentinel s : sentinels) {
-                    out.printf("  %s: API %s (try /cluster, /topology, /primary, /replica), admin %s, PostgreSQL "
-                            + "%s:%d, config %s%n", s.id(), s.url(""), s.adminUrl("/metrics"), s.node().host(),
+                    out.printf("  %s: status page %s, API (try /cluster, /topology, /events, /primary, /replica), admin %s, "
+                            + "PostgreSQL %s:%d, config %s%n", s.id(), s.url("/"), s.adminUrl("/metrics"), s.node().host(),
                             s.node().port(), s.config());
                 }
                 out.println("  status: java -jar pg-sentinel.jar status " + sentinels.get(1).config()
