@@ -2,7 +2,6 @@ package io.pgsentinel.sentinel.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.pgsentinel.sentinel.demo.LocalSentinel;
 import io.pgsentinel.localcluster.Await;
 import io.pgsentinel.localcluster.KitRun;
 import io.pgsentinel.localcluster.Ports;
@@ -51,12 +50,7 @@ class HaproxyIT {
             int write = Ports.free();
             int read = Ports.free();
             int sync = Ports.free();
-            StringBuilder servers = new StringBuilder();
-            for (LocalSentinel s : cluster.sentinels()) {
-                int api = Integer.parseInt(s.url("").replaceAll(".*:", ""));
-                servers.append("    server ").append(s.id()).append(" 127.0.0.1:").append(s.node().port())
-                        .append(" check port ").append(api).append('\n');
-            }
+            String servers = cluster.haproxyServers();
             String config = """
                     global
                         maxconn 200

@@ -146,6 +146,17 @@ public final class SentinelCluster implements AutoCloseable {
         return paths;
     }
 
+    /** HAProxy {@code server} lines, one per node: its PostgreSQL, checked on its sentinel's API port (docs/haproxy.md). */
+    public String haproxyServers() {
+        StringBuilder servers = new StringBuilder();
+        for (LocalSentinel s : sentinels()) {
+            int api = Integer.parseInt(s.url("").replaceAll(".*:", ""));
+            servers.append("    server ").append(s.id()).append(" 127.0.0.1:").append(s.node().port())
+                    .append(" check port ").append(api).append('\n');
+        }
+        return servers.toString();
+    }
+
     public LocalSentinel sentinel(String id) {
         return sentinels.get(id);
     }

@@ -71,16 +71,6 @@ class PgSentinelDriverIT {
         return "jdbc:pgsentinel://" + ensemble.testConnectString() + "/driver/postgres?role=" + role + "&user=postgres";
     }
 
-    private record Landing(int port, boolean inRecovery) {
-    }
-
-    private static Landing landing(Connection c) throws SQLException {
-        try (Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT inet_server_port(), pg_is_in_recovery()")) {
-            rs.next();
-            return new Landing(rs.getInt(1), rs.getBoolean(2));
-        }
-    }
 
     @Test
     void hikariCpWithTheUrlAloneWritesToThePrimaryAndReadsFromTheReplicas() throws Exception {
@@ -92,7 +82,7 @@ class PgSentinelDriverIT {
         reads.setMinimumIdle(4);
         try (HikariDataSource primary = new HikariDataSource(writes); HikariDataSource replicas = new HikariDataSource(reads)) {
             try (Connection c = primary.getConnection()) {
-                assertThat(landing(c)).isEqualTo(new Landing(pg.node("node1").port(), false));
+                assertThat(Landing.of(c)).isEqualTo(new Landing(pg.node("node1").port(), false));
                 c.createStatement().execute("INSERT INTO t VALUES (1)");
             }
             // four connections held at once: four physical ones, made round-robin over the replicas
@@ -102,7 +92,7 @@ class PgSentinelDriverIT {
                 for (int i = 0; i < 4; i++) {
                     Connection c = replicas.getConnection();
                     held.add(c);
-                    Landing l = landing(c);
+                    Landing l = Landing.of(c);
                     assertThat(l.inRecovery()).as("a replica URL never reaches the primary").isTrue();
                     ports.add(l.port());
                 }
@@ -114,7 +104,7 @@ class PgSentinelDriverIT {
             assertThat(ports).containsExactlyInAnyOrder(pg.node("node2").port(), pg.node("node3").port());
         }
         try (Connection c = DriverManager.getConnection(url("any"))) {
-            assertThat(landing(c).port()).isIn(pg.node("node1").port(), pg.node("node2").port(), pg.node("node3").port());
+            assertThat(Landing.of(c).port()).isIn(pg.node("node1").port(), pg.node("node2").port(), pg.node("node3").port());
         }
     }
 
@@ -147,7 +137,7 @@ class PgSentinelDriverIT {
             publish(3, node1, List.of(pg.node("node2"), pg.node("node3")));
             Await.until("the driver to follow epoch 3", WAIT, () -> {
                 try (Connection c = DriverManager.getConnection(url("primary"))) {
-                    return landing(c).port() == node1.port();
+                    return Landing.of(c).port() == node1.port();
                 } catch (SQLException e) {
                     return false;
                 }

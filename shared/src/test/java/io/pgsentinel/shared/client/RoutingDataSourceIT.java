@@ -96,31 +96,20 @@ class RoutingDataSourceIT {
         return t;
     }
 
-    /** Where a connection landed: its server's port, and whether that server is in recovery. */
-    private record Landing(int port, boolean inRecovery) {
-    }
-
-    private static Landing landing(Connection c) throws SQLException {
-        try (Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT inet_server_port(), pg_is_in_recovery()")) {
-            rs.next();
-            return new Landing(rs.getInt(1), rs.getBoolean(2));
-        }
-    }
 
     @Test
     void writesLandOnThePrimaryAndReadsOnTheReplicasRoundRobin() throws Exception {
         routing = builder().build();
         for (int i = 0; i < 3; i++) {
             try (Connection c = routing.getConnection()) {
-                assertThat(landing(c)).isEqualTo(new Landing(pg.primary().port(), false));
+                assertThat(Landing.of(c)).isEqualTo(new Landing(pg.primary().port(), false));
                 c.createStatement().execute("INSERT INTO t VALUES (" + i + ")");
             }
         }
         Set<Integer> readPorts = new HashSet<>();
         for (int i = 0; i < 6; i++) {
             try (Connection c = routing.readConnection()) {
-                Landing l = landing(c);
+                Landing l = Landing.of(c);
                 assertThat(l.inRecovery()).isTrue();
                 readPorts.add(l.port());
             }
@@ -144,7 +133,7 @@ class RoutingDataSourceIT {
         Await.until("lag figures to arrive", WAIT, () -> watcher.current().orElseThrow().sameContentAs(t));
         for (int i = 0; i < 4; i++) {
             try (Connection c = routing.readConnection()) {
-                assertThat(landing(c).port()).isEqualTo(node3.port());
+                assertThat(Landing.of(c).port()).isEqualTo(node3.port());
             }
         }
 
@@ -157,13 +146,13 @@ class RoutingDataSourceIT {
         Await.until("the tag to arrive", WAIT, () -> watcher.current().orElseThrow().sameContentAs(tagged));
         for (int i = 0; i < 4; i++) {
             try (Connection c = routing.readConnection()) {
-                assertThat(landing(c).port()).isEqualTo(node3.port());
+                assertThat(Landing.of(c).port()).isEqualTo(node3.port());
             }
         }
 
         publish(1, pg.primary(), pg.replicas(), ReplicaState.DOWN, null);
         try (Connection c = routing.readConnection()) {
-            assertThat(landing(c)).isEqualTo(new Landing(pg.primary().port(), false));
+            assertThat(Landing.of(c)).isEqualTo(new Landing(pg.primary().port(), false));
         }
         assertThat(metrics.counter("client.fallback.primary").getCount()).isEqualTo(1);
 
@@ -178,7 +167,7 @@ class RoutingDataSourceIT {
     void publishingANewPrimaryMovesWritesThereAndRevokesConnectionsToTheOldOne() throws Exception {
         routing = builder().build();
         Connection lentBeforeFailover = routing.getConnection();
-        assertThat(landing(lentBeforeFailover).port()).isEqualTo(pg.primary().port());
+        assertThat(Landing.of(lentBeforeFailover).port()).isEqualTo(pg.primary().port());
         Statement statementBefore = lentBeforeFailover.createStatement();
 
         // a real promotion of node2; the old primary keeps running, as a partitioned one would
@@ -188,7 +177,7 @@ class RoutingDataSourceIT {
         publish(2, node2, List.of(pg.primary(), pg.node("node3")), ReplicaState.DOWN, null);
 
         try (Connection c = routing.getConnection()) {
-            assertThat(landing(c)).isEqualTo(new Landing(node2.port(), false));
+            assertThat(Landing.of(c)).isEqualTo(new Landing(node2.port(), false));
             c.createStatement().execute("INSERT INTO t VALUES (42)");
         }
         assertThatThrownBy(() -> statementBefore.execute("INSERT INTO t VALUES (666)"))
