@@ -23,16 +23,18 @@ import java.util.Set;
  * {@code zkRoot} (default {@code /pg-sentinel}), {@code topologyTimeout} (seconds to wait for a
  * first topology; default 10), {@code zkUser} and {@code zkPassword} (the read-only ZooKeeper
  * identity, when the sentinels restrict reading the topology), {@code pollInterval} (HTTP form,
- * milliseconds; default 1000). Every other parameter, and the driver's {@code info} properties,
+ * milliseconds; default 1000), {@code primaryWait} (seconds a role=primary connect whose published
+ * primary does not answer waits for a newer topology, to connect to the new primary the moment it
+ * is published; default 5, 0 to fail at once). Every other parameter, and the driver's {@code info} properties,
  * go to PgJDBC as they are ({@code user}, {@code password}, {@code sslmode}, ...). An error names
  * what is wrong and never repeats the URL (it may hold a password).
  */
 public record DriverUrl(boolean overHttp, List<String> hosts, String cluster, String database, Role role,
                         long maxLagBytes, String zkRoot, Duration topologyTimeout, String zkUser, String zkPassword,
-                        Duration pollInterval, Properties pgProperties) {
+                        Duration pollInterval, Duration primaryWait, Properties pgProperties) {
     public static final String PREFIX = "jdbc:pgsentinel:";
     static final Set<String> OWN = Set.of("role", "maxLagBytes", "zkRoot", "topologyTimeout", "zkUser", "zkPassword",
-            "pollInterval");
+            "pollInterval", "primaryWait");
 
     /** Which server a connection goes to. */
     public enum Role {
@@ -119,6 +121,7 @@ public record DriverUrl(boolean overHttp, List<String> hosts, String cluster, St
         }
         Duration timeout = Duration.ofSeconds(number(props, "topologyTimeout", 10, 1, 3600));
         Duration poll = Duration.ofMillis(number(props, "pollInterval", 1000, 50, 600_000));
+        Duration primaryWait = Duration.ofSeconds(number(props, "primaryWait", 5, 0, 600));
         String zkUser = props.getProperty("zkUser");
         String zkPassword = props.getProperty("zkPassword");
         if ((zkUser == null) != (zkPassword == null)) {
@@ -143,7 +146,7 @@ public record DriverUrl(boolean overHttp, List<String> hosts, String cluster, St
             }
         }
         return new DriverUrl(http, List.copyOf(hosts), cluster, database, role, maxLag, zkRoot, timeout, zkUser,
-                zkPassword, poll, pg);
+                zkPassword, poll, primaryWait, pg);
     }
 
     /** What identifies the topology source: shared by every connection of the JVM with the same key (no secrets). */

@@ -64,6 +64,28 @@ public final class PgSentinelDriver implements Driver {
         DriverUrl u = DriverUrl.parse(url, info);
         Shared shared = SHARED.computeIfAbsent(u.sourceKey(), k -> new Shared(open(u)));
         Topology t = shared.topology(u);
+        if (u.role() != DriverUrl.Role.PRIMARY || u.primaryWait().isZero()) {
+            return connect(shared, t, u);
+        }
+        // the published primary does not answer (a failover may be under way): wait for the next
+        // topology, up to primaryWait, and connect to its primary the moment it is published,
+        // rather than fail and leave the pool to retry after its own back-off
+        long deadline = System.nanoTime() + u.primaryWait().toNanos();
+        while (true) {
+            try {
+                return connect(shared, t, u);
+            } catch (SQLException e) {
+                long left = deadline - System.nanoTime();
+                Topology next = left > 0 ? shared.awaitNewer(t.epoch(), left) : null;
+                if (next == null) {
+                    throw e;
+                }
+                t = next;
+            }
+        }
+    }
+
+    private Connection connect(Shared shared, Topology t, DriverUrl u) throws SQLException {
         List<Target> targets = targets(t, u);
         if (targets.isEmpty()) {
             throw new SQLTransientConnectionException("jdbc:pgsentinel: no server for role " + name(u.role())
@@ -165,9 +187,35 @@ public final class PgSentinelDriver implements Driver {
         final Map<LeasedConnection, String> primaryLeases = new ConcurrentHashMap<>();
         final Map<LeasedConnection, String> replicaLeases = new ConcurrentHashMap<>();
 
+        /** The next topology with a higher epoch than {@code epoch}, waiting up to {@code nanos}; null if none came. */
+        Topology awaitNewer(long epoch, long nanos) {
+            long deadline = System.nanoTime() + nanos;
+            synchronized (this) {
+                while (true) {
+                    Topology now = source.current().orElse(null);
+                    if (now != null && now.epoch() > epoch) {
+                        return now;
+                    }
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        return null;
+                    }
+                    try {
+                        wait(Math.max(1, left / 1_000_000));
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return null;
+                    }
+                }
+            }
+        }
+
         Shared(TopologySource source) {
             this.source = source;
             source.addPrimaryListener((before, now) -> {
+                synchronized (this) {
+                    notifyAll(); // connects waiting for a new primary
+                }
                 String primary = now.primary().id();
                 primaryLeases.forEach((lease, server) -> {
                     if (!server.equals(primary)) {

@@ -28,7 +28,7 @@ class DriverUrlTest {
         assertThat(u.maxLagBytes()).isEqualTo(1024);
         assertThat(u.zkRoot()).isEqualTo("/pgs");
         assertThat(u.pgProperties()).containsEntry("user", "app").containsEntry("password", "s&cret")
-                .containsEntry("sslmode", "require").doesNotContainKeys("role", "maxLagBytes", "zkRoot");
+                .containsEntry("sslmode", "require").doesNotContainKeys("role", "maxLagBytes", "zkRoot", "primaryWait");
         assertThat(u.sourceKey()).doesNotContain("cret").isEqualTo("zk|/pgs||zk1:2181,zk2:2181,zk3:2181|revenue-engine");
     }
 
@@ -41,6 +41,7 @@ class DriverUrlTest {
         assertThat(u.maxLagBytes()).isEqualTo(16L << 20);
         assertThat(u.topologyTimeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(u.pollInterval()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(u.primaryWait()).isEqualTo(Duration.ofSeconds(5));
         assertThat(DriverUrl.parse("jdbc:pgsentinel:https://s1:8443/c/db", null).hosts()).containsExactly("https://s1:8443");
     }
 
@@ -70,6 +71,7 @@ class DriverUrlTest {
                 Arguments.of("jdbc:pgsentinel://zk1/c/db?maxLagBytes=-1", "maxLagBytes must be between"),
                 Arguments.of("jdbc:pgsentinel://zk1/c/db?topologyTimeout=0", "topologyTimeout must be between"),
                 Arguments.of("jdbc:pgsentinel://zk1/c/db?zkRoot=pgs", "zkRoot must be an absolute"),
+                Arguments.of("jdbc:pgsentinel://zk1/c/db?primaryWait=-1", "primaryWait must be between"),
                 Arguments.of("jdbc:pgsentinel://zk1/c/db?zkUser=reader", "zkUser and zkPassword go together"),
                 Arguments.of("jdbc:pgsentinel://zk1/c/db?password=%zz", "malformed %-escape"));
     }

@@ -130,18 +130,25 @@ class PgSentinelDriverIT {
             }
             assertThat(node1.query("SELECT count(*) FROM t WHERE id = 3")).isEqualTo("0");
             // node2 is in recovery: the driver asks before it hands a "primary" connection out
-            assertThatThrownBy(() -> DriverManager.getConnection(url("primary"))).isInstanceOf(SQLException.class)
+            assertThatThrownBy(() -> DriverManager.getConnection(url("primary") + "&primaryWait=0"))
+                    .isInstanceOf(SQLException.class)
                     .hasMessageContaining("node2").hasMessageContaining("is in recovery, not the primary")
                     .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("08001"));
-        } finally {
-            publish(3, node1, List.of(pg.node("node2"), pg.node("node3")));
-            Await.until("the driver to follow epoch 3", WAIT, () -> {
-                try (Connection c = DriverManager.getConnection(url("primary"))) {
-                    return Landing.of(c).port() == node1.port();
+            // with primaryWait (default 5 s) a connect waits for the next topology and takes its primary
+            java.util.concurrent.CountDownLatch connecting = new java.util.concurrent.CountDownLatch(1);
+            var waiting = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                connecting.countDown();
+                try (Connection fresh = DriverManager.getConnection(url("primary"))) {
+                    return Landing.of(fresh).port();
                 } catch (SQLException e) {
-                    return false;
+                    throw new java.util.concurrent.CompletionException(e);
                 }
             });
+            assertThat(connecting.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            publish(3, node1, List.of(pg.node("node2"), pg.node("node3")));
+            assertThat(waiting.get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(node1.port());
+        } finally {
+            publish(4, node1, List.of(pg.node("node2"), pg.node("node3")));
         }
     }
 
