@@ -109,7 +109,7 @@ class DowntimeBenchmarkIT {
                         bind 127.0.0.1:%d
                         option httpchk GET /primary
                         http-check expect status 200
-                        default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions
+                        default-server inter 1s downinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions
                     %s""".formatted(port, servers);
             try (CuratorFramework zk = cluster.zk().newClient(Duration.ofSeconds(10));
                  ZooKeeperTopologyWatcher watcher = ZooKeeperTopologyWatcher.start(zk, cluster.paths());
@@ -133,6 +133,10 @@ class DowntimeBenchmarkIT {
                     long dead = System.nanoTime();
                     writers.values().forEach(w -> w.deadAt(dead));
                     Map<String, Double> seconds = new LinkedHashMap<>();
+                    Await.until("the new topology at the client", LONG_WAIT, Duration.ofMillis(5),
+                            () -> watcher.current().map(t -> t.epoch() > before.epoch()).orElse(false));
+                    seconds.put("pg-sentinel failover: kill to the new topology seen by a client (ZooKeeper watch)",
+                            Math.round((System.nanoTime() - killed) / 1e7) / 100.0);
                     for (Map.Entry<String, FirstAck> w : writers.entrySet()) {
                         seconds.put(w.getKey(), w.getValue().awaitSeconds(LONG_WAIT));
                     }

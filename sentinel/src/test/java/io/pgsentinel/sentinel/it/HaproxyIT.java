@@ -64,21 +64,21 @@ class HaproxyIT {
                         bind 127.0.0.1:%d
                         option httpchk GET /primary
                         http-check expect status 200
-                        default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions
+                        default-server inter 1s downinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions
                     %s
                     listen postgres_read
                         bind 127.0.0.1:%d
                         balance roundrobin
                         option httpchk GET /replica?lag=16MB
                         http-check expect status 200
-                        default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions
+                        default-server inter 1s downinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions
                     %s
                     listen postgres_sync
                         bind 127.0.0.1:%d
                         balance roundrobin
                         option httpchk GET /sync
                         http-check expect status 200
-                        default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions
+                        default-server inter 1s downinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions
                     %s
                     """.formatted(write, servers, read, servers, sync, servers);
             Path cfg = KitRun.get().newDirectory("haproxy").resolve("haproxy.cfg");

@@ -5,7 +5,10 @@ import com.zaxxer.hikari.HikariDataSource;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -35,6 +38,7 @@ final class MemberPool implements LeasedConnection.Owner {
     private final Set<LeasedConnection> leases = ConcurrentHashMap.newKeySet();
     private volatile HikariDataSource pool;
     private volatile boolean retired;
+    private final CompletableFuture<Void> retiredSignal = new CompletableFuture<>();
 
     MemberPool(Key key, Supplier<HikariConfig> configFactory) {
         this.key = key;
@@ -57,11 +61,21 @@ final class MemberPool implements LeasedConnection.Owner {
      * Lends a connection, wrapped so it can be revoked. Returns null when the pool was retired
      * meanwhile (the caller routes again with the newer topology).
      */
-    Connection borrow(long epoch) throws SQLException {
+    Connection borrow(long epoch, Executor async) throws SQLException {
         if (retired) {
             return null;
         }
-        Connection physical = hikari().getConnection();
+        HikariDataSource h = hikari();
+        var bean = h.getHikariPoolMXBean();
+        Connection physical;
+        if (bean != null && bean.getIdleConnections() > 0) {
+            physical = h.getConnection(); // an idle connection: at once
+        } else {
+            physical = awaitUnlessRetired(h, async);
+            if (physical == null) {
+                return null;
+            }
+        }
         LeasedConnection lease = new LeasedConnection(physical, this, epoch);
         leases.add(lease);
         // retire() sets the flag before it scans the leases: a lease added after that scan sees the flag
@@ -72,6 +86,50 @@ final class MemberPool implements LeasedConnection.Owner {
             return null;
         }
         return lease.proxy();
+    }
+
+    /**
+     * Waits for a new connection from the pool, but no longer than until the pool is retired: a
+     * borrower waiting on a dead primary's pool (HikariCP keeps trying until its connection
+     * timeout) is let go the moment a new primary is published, and routes again. Null then.
+     */
+    private Connection awaitUnlessRetired(HikariDataSource h, Executor async) throws SQLException {
+        CompletableFuture<Connection> borrowed = CompletableFuture.supplyAsync(() -> {
+            try {
+                return h.getConnection();
+            } catch (SQLException e) {
+                throw new CompletionException(e);
+            }
+        }, async);
+        try {
+            CompletableFuture.anyOf(borrowed, retiredSignal).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            borrowed.thenAccept(MemberPool::closeQuietly);
+            throw new SQLException("interrupted while waiting for a connection to " + key, "08001", e);
+        } catch (ExecutionException e) {
+            // the borrow failed: reported below
+        }
+        if (!borrowed.isDone()) {
+            borrowed.thenAccept(MemberPool::closeQuietly); // retired meanwhile: whatever comes is not lent
+            return null;
+        }
+        try {
+            return borrowed.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof SQLException sql) {
+                throw sql;
+            }
+            throw e;
+        }
+    }
+
+    private static void closeQuietly(Connection c) {
+        try {
+            c.close();
+        } catch (SQLException | RuntimeException e) {
+            // gone already
+        }
     }
 
     @Override
@@ -104,6 +162,7 @@ final class MemberPool implements LeasedConnection.Owner {
      */
     void retire(boolean revoke, String why, Executor background) {
         retired = true;
+        retiredSignal.complete(null);
         if (revoke) {
             for (LeasedConnection lease : leases) {
                 lease.revoke(why);

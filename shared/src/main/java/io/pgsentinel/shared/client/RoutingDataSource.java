@@ -74,7 +74,7 @@ public final class RoutingDataSource implements DataSource, AutoCloseable {
     private final Map<MemberPool.Key, MemberPool> pools = new ConcurrentHashMap<>();
     private final AtomicInteger roundRobin = new AtomicInteger();
     private final ExecutorService background = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "pg-sentinel-pool-retire");
+        Thread t = new Thread(r, "pg-sentinel-pool");
         t.setDaemon(true);
         return t;
     });
@@ -122,7 +122,7 @@ public final class RoutingDataSource implements DataSource, AutoCloseable {
     public Connection writeConnection() throws SQLException {
         for (int attempt = 0; attempt < 5; attempt++) {
             Routes r = routes();
-            Connection c = pool(r.primary(), r.topology()).borrow(r.topology().epoch());
+            Connection c = pool(r.primary(), r.topology()).borrow(r.topology().epoch(), background);
             if (c != null) {
                 routedWrites.inc();
                 return c;
@@ -143,7 +143,7 @@ public final class RoutingDataSource implements DataSource, AutoCloseable {
                     readFailures.inc();
                     throw new SQLTransientConnectionException("no replica can serve reads: " + r.noReplicaReason(), "08001");
                 }
-                Connection c = pool(r.primary(), r.topology()).borrow(r.topology().epoch());
+                Connection c = pool(r.primary(), r.topology()).borrow(r.topology().epoch(), background);
                 if (c != null) {
                     readFallbacks.inc();
                     LOG.debug("read routed to the primary: {}", r.noReplicaReason());
@@ -152,7 +152,7 @@ public final class RoutingDataSource implements DataSource, AutoCloseable {
                 continue;
             }
             MemberPool.Key key = r.readable().get(Math.floorMod(roundRobin.getAndIncrement(), r.readable().size()));
-            Connection c = pool(key, r.topology()).borrow(r.topology().epoch());
+            Connection c = pool(key, r.topology()).borrow(r.topology().epoch(), background);
             if (c != null) {
                 routedReads.inc();
                 return c;
