@@ -198,7 +198,7 @@ public final class LocalDecider {
     }
 
     /**
-     * The replica named by {@code replicatefrom} while the topology shows it streaming (and not
+     * The replica named by {@code replicatefrom} while the topology shows it streaming or lagging (and not
      * from this node: no loop), else the primary; so a cascade falls back to the primary while its
      * upstream is down or rejoining, and returns once it streams again.
      */
@@ -207,7 +207,9 @@ public final class LocalDecider {
         String via = s.replicateFrom();
         if (!via.isEmpty() && !via.equals(t.primary().id()) && !via.equals(s.id())) {
             var replica = t.replica(via).orElse(null);
-            if (replica != null && replica.state() == io.pgsentinel.shared.topology.ReplicaState.STREAMING
+            // lagging too: a cascade that flipped to the primary whenever its upstream crossed the lag bound would churn
+            if (replica != null && (replica.state() == io.pgsentinel.shared.topology.ReplicaState.STREAMING
+                    || replica.state() == io.pgsentinel.shared.topology.ReplicaState.LAGGING)
                     && !s.id().equals(replica.upstream())) {
                 return new Upstream(via, replica.host(), replica.port(), true);
             }

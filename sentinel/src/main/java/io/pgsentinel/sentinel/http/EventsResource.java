@@ -109,8 +109,12 @@ public final class EventsResource implements Managed {
     }
 
     private void heartbeat() {
-        for (Subscriber s : subscribers) {
-            send(s, s.sse().newEventBuilder().comment("heartbeat").build());
+        try {
+            for (Subscriber s : subscribers) {
+                send(s, s.sse().newEventBuilder().comment("heartbeat").build());
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("events: heartbeat failed: {}", e.toString()); // a throw would cancel the schedule
         }
     }
 
@@ -131,12 +135,20 @@ public final class EventsResource implements Managed {
             subscribers.remove(s);
             return;
         }
-        s.sink().send(event).whenComplete((ok, failed) -> {
-            if (failed != null) {
-                subscribers.remove(s); // the client went away
-                closeQuietly(s.sink());
-            }
-        });
+        try {
+            s.sink().send(event).whenComplete((ok, failed) -> {
+                if (failed != null) {
+                    drop(s); // the client went away
+                }
+            });
+        } catch (RuntimeException e) {
+            drop(s); // closed under us (Jetty closes a sink on its own thread): never let it stop the others
+        }
+    }
+
+    private void drop(Subscriber s) {
+        subscribers.remove(s);
+        closeQuietly(s.sink());
     }
 
     private static void closeQuietly(SseEventSink sink) {

@@ -503,8 +503,9 @@ public final class Reconciler {
             RegisteredNode upstream = cache.nodes().get(via);
             if (upstream == null) {
                 problem = "replicatefrom names " + via + ", which is not registered: streaming from the primary";
-            } else if (upstream.replicateFrom().equals(id)) {
-                problem = "replicatefrom names " + via + ", which replicates from this node: streaming from the primary";
+            } else if (cascadesBackTo(via)) {
+                problem = "replicatefrom names " + via + ", whose chain of replicatefrom comes back to this node: "
+                        + "streaming from the primary";
             }
         }
         if (!problem.equals(replicateFromProblem)) {
@@ -514,6 +515,20 @@ public final class Reconciler {
             replicateFromProblem = problem;
         }
         return problem.isEmpty() ? via : "";
+    }
+
+    /** Whether following replicatefrom from {@code via} comes back to this node (a loop would get no WAL). */
+    private boolean cascadesBackTo(String via) {
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        String next = via;
+        while (!next.isEmpty() && seen.add(next)) {
+            if (next.equals(id)) {
+                return true;
+            }
+            RegisteredNode n = cache.nodes().get(next);
+            next = n == null ? "" : n.replicateFrom();
+        }
+        return false; // the chain ends, or loops elsewhere (whose members each break it)
     }
 
     private long lastPosition = -1;
@@ -555,6 +570,10 @@ public final class Reconciler {
         }
         walCheckedAt = now;
         try {
+            // its slot may have been dropped (memberSlotsTtl) while it was cut off: without one the
+            // primary streams nothing to it; made again (no-op when it exists), it streams if the WAL is there
+            admin.ensureSlot(topology.primary().host(), topology.primary().port(), Replication.slotName(id),
+                    WAL_CHECK_TIMEOUT);
             boolean gone = admin.walGoneFrom(topology.primary().host(), topology.primary().port(), Replication.slotName(id),
                     local.position(), WAL_CHECK_TIMEOUT)
                     && admin.show(control.host(), control.port(), "restore_command", WAL_CHECK_TIMEOUT).isBlank();

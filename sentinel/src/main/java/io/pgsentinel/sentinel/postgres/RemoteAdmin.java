@@ -338,7 +338,8 @@ public final class RemoteAdmin {
     public boolean walGoneFrom(String host, int port, String slot, long lsn, Duration timeout) throws SQLException {
         return jdbc.call(host, port, timeout, c -> {
             try (var ps = c.prepareStatement("SELECT (SELECT wal_status FROM pg_replication_slots WHERE slot_name = ?), "
-                    + "(SELECT min(name) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'), "
+                    // by segment, whatever the timeline: an older timeline's leftover must not look oldest
+                    + "(SELECT min(substr(name, 9)) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'), "
                     + "(SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size')")) {
                 ps.setString(1, slot);
                 try (ResultSet rs = ps.executeQuery()) {
@@ -356,10 +357,10 @@ public final class RemoteAdmin {
         });
     }
 
-    /** The segment number of a WAL file name (timeline, then log and segment in hex). */
-    static long segmentNumber(String walFileName, long segmentSize) {
-        long log = Long.parseLong(walFileName.substring(8, 16), 16);
-        long seg = Long.parseLong(walFileName.substring(16, 24), 16);
+    /** The segment number of a WAL file name without its timeline (log and segment, 16 hex digits). */
+    static long segmentNumber(String logAndSegment, long segmentSize) {
+        long log = Long.parseLong(logAndSegment.substring(0, 8), 16);
+        long seg = Long.parseLong(logAndSegment.substring(8, 16), 16);
         return log * (0x1_0000_0000L / segmentSize) + seg;
     }
 

@@ -137,6 +137,10 @@ public record DriverUrl(boolean overHttp, List<String> hosts, String cluster, St
             for (String h : hosts) {
                 try {
                     URI uri = URI.create(h);
+                    if (uri.getUserInfo() != null) {
+                        throw bad("no credentials in a sentinel address (they would show in logs): give the API token "
+                                + "otherwise");
+                    }
                     if (uri.getHost() == null) {
                         throw bad("a sentinel address must be host:port");
                     }
@@ -151,8 +155,25 @@ public record DriverUrl(boolean overHttp, List<String> hosts, String cluster, St
 
     /** What identifies the topology source: shared by every connection of the JVM with the same key (no secrets). */
     String sourceKey() {
-        return (overHttp ? "http|" : "zk|" + zkRoot + "|" + (zkUser == null ? "" : zkUser) + "|")
-                + String.join(",", hosts) + "|" + cluster;
+        // the ZooKeeper password counts (a source opened with a wrong one must not serve the right
+        // one), as a digest: the key is no place for a secret
+        String identity = zkUser == null ? "" : zkUser + ":" + digest(zkPassword);
+        return (overHttp ? "http|" : "zk|" + zkRoot + "|" + identity + "|") + String.join(",", hosts) + "|" + cluster;
+    }
+
+    private static String digest(String secret) {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(d, 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Without its secrets (the ZooKeeper password, PgJDBC's properties). */
+    @Override
+    public String toString() {
+        return "DriverUrl[" + sourceDescription() + ", database " + database + ", role " + role + "]";
     }
 
     /** For messages: where the topology comes from, without credentials. */

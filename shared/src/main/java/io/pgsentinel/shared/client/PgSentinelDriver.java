@@ -133,6 +133,7 @@ public final class PgSentinelDriver implements Driver {
                 + java.net.URLEncoder.encode(u.database(), java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
         Properties pg = (Properties) u.pgProperties().clone();
         pg.putIfAbsent("connectTimeout", "5");
+        pg.putIfAbsent("loginTimeout", "5"); // a frozen server completes the TCP handshake, then never answers
         Connection physical = postgres.connect(pgUrl, pg);
         if (physical == null) {
             throw new SQLException("jdbc:pgsentinel: PgJDBC refused the URL it was given for " + target.id(), "08001");
@@ -140,6 +141,9 @@ public final class PgSentinelDriver implements Driver {
         boolean ok = false;
         try {
             boolean inRecovery;
+            int networkTimeout = physical.getNetworkTimeout();
+            // bounded on a dead link too (a query timeout needs the server to hear the cancel)
+            physical.setNetworkTimeout(Runnable::run, CHECK_TIMEOUT_SECONDS * 1000);
             try (Statement s = physical.createStatement()) {
                 s.setQueryTimeout(CHECK_TIMEOUT_SECONDS);
                 try (ResultSet rs = s.executeQuery("SELECT pg_is_in_recovery()")) {
@@ -147,6 +151,7 @@ public final class PgSentinelDriver implements Driver {
                     inRecovery = rs.getBoolean(1);
                 }
             }
+            physical.setNetworkTimeout(Runnable::run, networkTimeout);
             if (target.primary() == inRecovery) {
                 throw new SQLTransientConnectionException("jdbc:pgsentinel: " + target.id() + " at " + target.host() + ":"
                         + target.port() + " is " + (inRecovery ? "in recovery, not the primary the topology (epoch "
@@ -212,10 +217,12 @@ public final class PgSentinelDriver implements Driver {
 
         Shared(TopologySource source) {
             this.source = source;
-            source.addPrimaryListener((before, now) -> {
+            source.addListener((before, now) -> {
                 synchronized (this) {
-                    notifyAll(); // connects waiting for a new primary
+                    notifyAll(); // connects waiting for a newer topology
                 }
+            });
+            source.addPrimaryListener((before, now) -> {
                 String primary = now.primary().id();
                 primaryLeases.forEach((lease, server) -> {
                     if (!server.equals(primary)) {
@@ -253,7 +260,8 @@ public final class PgSentinelDriver implements Driver {
          * The connection behind a revocable proxy: a primary one while its server is the published
          * primary, a role=replica one while its server is not.
          */
-        Connection lease(Connection physical, Target target, long epoch, boolean replicaOnly) {
+        Connection lease(Connection physical, Target target, long epoch, boolean replicaOnly)
+                throws SQLTransientConnectionException {
             if (!target.primary() && !replicaOnly) {
                 return physical; // role=any on a replica: whatever it becomes, it may serve
             }
@@ -273,8 +281,10 @@ public final class PgSentinelDriver implements Driver {
             // the listener scans the maps after the topology changed: a lease added after that scan checks here
             String now = source.current().map(x -> x.primary().id()).orElse(target.id());
             if (target.primary() != now.equals(target.id())) {
-                lease.revoke("the primary changed to " + now + " while connecting to " + target.id());
                 leases.remove(lease);
+                // not handed out: the caller closes it and, for a primary, connects to the new one
+                throw new SQLTransientConnectionException("jdbc:pgsentinel: the primary changed to " + now
+                        + " while connecting to " + target.id() + "; try again", "08001");
             }
             return lease.proxy();
         }

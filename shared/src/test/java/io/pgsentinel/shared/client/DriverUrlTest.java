@@ -33,6 +33,14 @@ class DriverUrlTest {
     }
 
     @Test
+    void theZooKeeperPasswordSeparatesSourcesWithoutShowingAnywhere() throws Exception {
+        DriverUrl right = DriverUrl.parse("jdbc:pgsentinel://zk1/c/db?zkUser=reader&zkPassword=right-one&password=db-pw", null);
+        DriverUrl wrong = DriverUrl.parse("jdbc:pgsentinel://zk1/c/db?zkUser=reader&zkPassword=wrong-one", null);
+        assertThat(right.sourceKey()).isNotEqualTo(wrong.sourceKey()).doesNotContain("right-one");
+        assertThat(right.toString()).doesNotContain("right-one").doesNotContain("db-pw").contains("zk1");
+    }
+
+    @Test
     void theHttpFormAndTheDefaults() throws Exception {
         DriverUrl u = DriverUrl.parse("jdbc:pgsentinel:http://s1:8008,s2:8008/revenue-engine/orders", null);
         assertThat(u.overHttp()).isTrue();
@@ -73,7 +81,8 @@ class DriverUrlTest {
                 Arguments.of("jdbc:pgsentinel://zk1/c/db?zkRoot=pgs", "zkRoot must be an absolute"),
                 Arguments.of("jdbc:pgsentinel://zk1/c/db?primaryWait=-1", "primaryWait must be between"),
                 Arguments.of("jdbc:pgsentinel://zk1/c/db?zkUser=reader", "zkUser and zkPassword go together"),
-                Arguments.of("jdbc:pgsentinel://zk1/c/db?password=%zz", "malformed %-escape"));
+                Arguments.of("jdbc:pgsentinel://zk1/c/db?password=%zz", "malformed %-escape"),
+                Arguments.of("jdbc:pgsentinel:http://admin:pw@s1:8008/c/db", "no credentials in a sentinel address"));
     }
 
     @ParameterizedTest(name = "{0}")
