@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
  * An application that knows nothing of pg-sentinel but a JDBC URL: HikariCP configured with
  * {@code jdbc:pgsentinel://...} only keeps writing through a host-loss failover in synchronous
  * quorum mode and loses no acknowledged write; a {@code role=replica} URL never lands on the
- * primary, before, during or after the failover; the HTTP form reaches the primary too.
+ * primary, before or after the failover; the HTTP form (no ZooKeeper) reaches the primary and
+ * follows the failover through the sentinels' event streams.
  */
 class JdbcUrlIT extends ClusterTest {
 
@@ -41,8 +42,10 @@ class JdbcUrlIT extends ClusterTest {
         // the HTTP form, for zones without ZooKeeper access
         String sentinels = cluster.sentinels().stream().map(s -> s.url("").replaceFirst("^http://", ""))
                 .reduce((a, b) -> a + "," + b).orElseThrow();
-        try (Connection c = DriverManager.getConnection("jdbc:pgsentinel:http://" + sentinels + "/"
-                + cluster.paths().cluster() + "/postgres?user=postgres")) {
+        // polled once at start and then every 10 minutes: only the sentinels' event streams can tell it of the failover
+        String httpUrl = "jdbc:pgsentinel:http://" + sentinels + "/" + cluster.paths().cluster()
+                + "/postgres?user=postgres&pollInterval=600000";
+        try (Connection c = DriverManager.getConnection(httpUrl)) {
             assertThat(port(c)).isEqualTo(cluster.pg().node(primaryId).port());
         }
 
@@ -85,6 +88,14 @@ class JdbcUrlIT extends ClusterTest {
                 assertThat(lost).as("acknowledged writes lost, " + after.primary().id() + " promoted").isZero();
                 assertThat(readers.onPrimary).as("replica-URL reads that landed on a primary after the failover").isEmpty();
                 assertThat(readers.reads.get()).isPositive();
+                int newPrimaryPort = cluster.pg().node(after.primary().id()).port();
+                Await.until("the HTTP form to follow the failover through GET /events", SentinelCluster.WAIT, () -> {
+                    try (Connection c = DriverManager.getConnection(httpUrl)) {
+                        return port(c) == newPrimaryPort;
+                    } catch (SQLException e) {
+                        return false;
+                    }
+                });
             } finally {
                 writers.stop();
                 readers.stop();
