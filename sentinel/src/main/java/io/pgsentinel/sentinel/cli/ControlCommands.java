@@ -161,6 +161,14 @@ public final class ControlCommands {
         /** The request's node below the cluster ("reinit/node2"). */
         abstract String document(String node);
 
+        /**
+         * Whether the request's outcome is already visible: a fast leader may answer (delete the
+         * request) before this client's cache ever saw it, and the wait for it must not last.
+         */
+        boolean done(ClusterReader reader, String node) {
+            return false;
+        }
+
         @Override
         protected void run(Bootstrap<SentinelConfiguration> b, Namespace n, SentinelConfiguration c) {
             CliMain.exit(() -> {
@@ -177,7 +185,7 @@ public final class ControlCommands {
                     }
                     System.out.println(verb + " of " + node + " requested (" + r.id() + "); waiting for it...");
                     long deadline = System.nanoTime() + Duration.ofSeconds(waitSeconds).toNanos();
-                    reader.awaitSeen(document(node), deadline, () -> false);
+                    reader.awaitSeen(document(node), deadline, () -> done(reader, node));
                     int exit = follow(reader, node, deadline);
                     if (exit >= 0) {
                         return exit;
@@ -260,6 +268,11 @@ public final class ControlCommands {
         @Override
         String document(String node) {
             return "remove/" + node;
+        }
+
+        @Override
+        boolean done(ClusterReader reader, String node) {
+            return !reader.cache.nodes().containsKey(node);
         }
 
         @Override

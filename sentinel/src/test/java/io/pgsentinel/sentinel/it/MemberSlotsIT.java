@@ -52,7 +52,9 @@ class MemberSlotsIT extends ClusterTest {
         killHost("node3");
         Await.until("node3's slot dropped on the primary after memberSlotsTtl", Duration.ofSeconds(30),
                 () -> primary.query("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'node3'").equals("0"));
-        assertThat(cluster.sentinel("node1").log()).contains("member slot node3 dropped");
+        // the line is written right after the drop commits: waited for, not read at once
+        Await.until("node1's sentinel to say why", SentinelCluster.WAIT,
+                () -> cluster.sentinel("node1").log().contains("member slot node3 dropped"));
         assertThat(primary.query("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'node2'")).isEqualTo("1");
         comesBackAsAFreshClone(primary, "node3");
     }
