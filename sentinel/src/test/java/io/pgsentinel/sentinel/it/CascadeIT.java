@@ -27,8 +27,8 @@ class CascadeIT extends ClusterTest {
         PgNode node3 = cluster.pg().node("node3");
 
         awaitStreaming("node3 streaming from node2", "node2");
-        assertThat(walSenders(node2)).isEqualTo("node3");
-        assertThat(walSenders(node1)).isEqualTo("node2");
+        awaitWalSenders(node2, "node3");
+        awaitWalSenders(node1, "node2");
         node1.execute("CREATE TABLE cascade_test (id int)");
         node1.execute("INSERT INTO cascade_test VALUES (1)");
         node3.awaitReplayed(node1.currentFlushLsn(), SentinelCluster.WAIT);
@@ -41,14 +41,14 @@ class CascadeIT extends ClusterTest {
         cluster.sentinel("node2").process().kill9();
         node2.kill9();
         awaitStreaming("node3 back on the primary while node2 is down", null);
-        assertThat(walSenders(node1)).isEqualTo("node3");
+        awaitWalSenders(node1, "node3");
         node1.execute("INSERT INTO cascade_test VALUES (2)");
         node3.awaitReplayed(node1.currentFlushLsn(), SentinelCluster.WAIT);
 
         // node2 comes back and streams: node3 returns to it
         cluster.sentinel("node2").start();
         awaitStreaming("node3 streaming from node2 again", "node2");
-        assertThat(walSenders(node2)).isEqualTo("node3");
+        awaitWalSenders(node2, "node3");
 
         // the primary's host is lost: node2 is promoted, node3 follows it as the primary it now is
         cluster.sentinel("node1").process().kill9();
@@ -99,6 +99,15 @@ class CascadeIT extends ClusterTest {
     private Topology awaitStreaming(String what, String upstream) {
         return cluster.awaitTopology(what, t -> t.replica("node3").map(r -> r.state().json().equals("streaming")
                 && Objects.equals(r.upstream(), upstream)).orElse(false));
+    }
+
+    /**
+     * Waits until the server streams to exactly {@code expected} (a walsender starts in catchup,
+     * and the one a re-pointed replica left ends a moment after it went).
+     */
+    private static void awaitWalSenders(PgNode server, String expected) {
+        Await.until(server.name() + " streaming to " + expected, SentinelCluster.WAIT,
+                () -> walSenders(server).equals(expected));
     }
 
     /** The application names the server's walsenders stream to, comma-separated. */
