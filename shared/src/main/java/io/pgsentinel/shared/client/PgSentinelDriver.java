@@ -91,7 +91,9 @@ public final class PgSentinelDriver implements Driver {
             throw new SQLTransientConnectionException("jdbc:pgsentinel: no server for role " + name(u.role())
                     + " in cluster " + u.cluster() + " (epoch " + t.epoch() + "): " + noReplicaReason(t, u), "08001");
         }
-        int start = Math.floorMod(shared.next.getAndIncrement(), targets.size());
+        // round-robin counted per role: a primary pool filling itself in the background must not
+        // skew which replica a replica pool's next connection goes to
+        int start = targets.size() == 1 ? 0 : Math.floorMod(shared.next(u.role()).getAndIncrement(), targets.size());
         SQLException last = null;
         for (int i = 0; i < targets.size(); i++) {
             Target target = targets.get((start + i) % targets.size());
@@ -188,7 +190,11 @@ public final class PgSentinelDriver implements Driver {
     /** One topology source and the primary connections handed out while it said who the primary is. */
     private static final class Shared {
         final TopologySource source;
-        final AtomicInteger next = new AtomicInteger();
+        private final Map<DriverUrl.Role, AtomicInteger> next = new ConcurrentHashMap<>();
+
+        AtomicInteger next(DriverUrl.Role role) {
+            return next.computeIfAbsent(role, r -> new AtomicInteger());
+        }
         final Map<LeasedConnection, String> primaryLeases = new ConcurrentHashMap<>();
         final Map<LeasedConnection, String> replicaLeases = new ConcurrentHashMap<>();
 
