@@ -283,8 +283,8 @@ class ZeroLossIT {
                 awaitSettled(cluster, synchronous);
             }
             writers.stop();
-            sampler.close();
             sampler.assertNeverTwoWritable();
+            sampler.close();
             String finalPrimary = cluster.topologyInZooKeeper().primary().id();
             return new Result(writers.acknowledged(), writers.lostOn(cluster.pg().node(finalPrimary)), rounds);
         }
