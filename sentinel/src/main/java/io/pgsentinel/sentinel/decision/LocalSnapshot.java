@@ -55,43 +55,39 @@ public record LocalSnapshot(String id, boolean zkReady, MemberReport local, bool
 
     /** The same snapshot for another node id (tests and tools). */
     public LocalSnapshot withId(String otherId) {
-        return new LocalSnapshot(otherId, zkReady, local, processAlive, topology, fencedByLeader, selfFenced,
-                standbySignal, rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable,
-                dataDirectoryEmpty, reinitRequested, bootstrapClaim, walGone, replicateFrom);
+        return copy(otherId, dataDirectoryEmpty, reinitRequested, bootstrapClaim, walGone, replicateFrom);
     }
 
     /** The same snapshot with an empty (or absent) data directory. */
     public LocalSnapshot withEmptyDataDirectory() {
-        return new LocalSnapshot(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal,
-                rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable, true,
-                reinitRequested, bootstrapClaim, walGone, replicateFrom);
+        return copy(id, true, reinitRequested, bootstrapClaim, walGone, replicateFrom);
     }
 
     /** The same snapshot with a reinit requested. */
     public LocalSnapshot withReinitRequested() {
-        return new LocalSnapshot(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal,
-                rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable, dataDirectoryEmpty,
-                true, bootstrapClaim, walGone, replicateFrom);
+        return copy(id, dataDirectoryEmpty, true, bootstrapClaim, walGone, replicateFrom);
     }
 
     /** The same snapshot with {@code bootstrap.method: initdb} and this claim ("" for none yet). */
     public LocalSnapshot withBootstrapClaim(String claim) {
-        return new LocalSnapshot(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal,
-                rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable, dataDirectoryEmpty,
-                reinitRequested, claim, walGone, replicateFrom);
+        return copy(id, dataDirectoryEmpty, reinitRequested, claim, walGone, replicateFrom);
     }
 
     /** The same snapshot with the WAL it needs gone from the primary. */
     public LocalSnapshot withWalGone() {
-        return new LocalSnapshot(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal,
-                rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable, dataDirectoryEmpty,
-                reinitRequested, bootstrapClaim, true, replicateFrom);
+        return copy(id, dataDirectoryEmpty, reinitRequested, bootstrapClaim, true, replicateFrom);
     }
 
     /** The same snapshot tagged {@code replicatefrom: node}. */
     public LocalSnapshot withReplicateFrom(String node) {
-        return new LocalSnapshot(id, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal,
-                rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable, dataDirectoryEmpty,
-                reinitRequested, bootstrapClaim, walGone, node);
+        return copy(id, dataDirectoryEmpty, reinitRequested, bootstrapClaim, walGone, node);
+    }
+
+    /** This snapshot with the fields the {@code with...} methods set replaced, every other one kept. */
+    private LocalSnapshot copy(String newId, boolean newEmpty, boolean newReinit, String newClaim, boolean newWalGone,
+                               String newReplicateFrom) {
+        return new LocalSnapshot(newId, zkReady, local, processAlive, topology, fencedByLeader, selfFenced, standbySignal,
+                rejoinManual, forkLsn, repointedTo, notStreamingMillis, rewindFailed, primaryReachable, newEmpty,
+                newReinit, newClaim, newWalGone, newReplicateFrom);
     }
 }
