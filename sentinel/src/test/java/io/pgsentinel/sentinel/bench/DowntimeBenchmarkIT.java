@@ -11,6 +11,7 @@ import io.pgsentinel.localcluster.Ports;
 import io.pgsentinel.localcluster.Processes;
 import io.pgsentinel.localcluster.ZkEnsemble;
 import io.pgsentinel.sentinel.demo.Http;
+import io.pgsentinel.sentinel.it.HaproxyProcess;
 import io.pgsentinel.sentinel.it.SentinelCluster;
 import io.pgsentinel.shared.client.RoutingDataSource;
 import io.pgsentinel.shared.client.ZooKeeperTopologyWatcher;
@@ -58,13 +59,12 @@ import org.junit.jupiter.api.Test;
 class DowntimeBenchmarkIT {
     private static final int ROUNDS = Integer.getInteger("downtime.rounds", 3);
     private static final int PATRONI_ROUNDS = Integer.getInteger("downtime.patroniRounds", 2);
-    private static final Path HAPROXY = Path.of("/usr/sbin/haproxy");
     private static final Path PATRONI = Path.of("/usr/bin/patroni");
     private static final Duration LONG_WAIT = Duration.ofSeconds(120);
 
     @Test
     void hostLossDowntimeOfPgSentinelAndPatroni() throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(HAPROXY), "haproxy is not installed");
+        Assumptions.assumeTrue(HaproxyProcess.installed(), "haproxy is not installed");
         Map<String, List<Double>> results = new LinkedHashMap<>();
         for (int round = 1; round <= ROUNDS; round++) {
             pgSentinelRound().forEach((path, s) -> results.computeIfAbsent(path, k -> new ArrayList<>()).add(s));
@@ -93,24 +93,8 @@ class DowntimeBenchmarkIT {
             Topology before = cluster.awaitTopology("a healthy cluster", t -> t.replicas().stream()
                     .allMatch(r -> r.state().json().equals("streaming")));
             cluster.pg().primary().execute("CREATE TABLE downtime (id bigserial PRIMARY KEY, at timestamptz DEFAULT now())");
-            String servers = cluster.haproxyServers();
             int port = Ports.free();
-            // docs/haproxy.md, the write port
-            String config = """
-                    global
-                        maxconn 200
-                    defaults
-                        mode tcp
-                        timeout connect 2s
-                        timeout client 30m
-                        timeout server 30m
-                        timeout check 1s
-                    listen postgres_write
-                        bind 127.0.0.1:%d
-                        option httpchk GET /primary
-                        http-check expect status 200
-                        default-server inter 1s downinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions
-                    %s""".formatted(port, servers);
+            String config = HaproxyProcess.documented(Map.of("postgres_write", port), cluster.haproxyServers());
             try (CuratorFramework zk = cluster.zk().newClient(Duration.ofSeconds(10));
                  ZooKeeperTopologyWatcher watcher = ZooKeeperTopologyWatcher.start(zk, cluster.paths());
                  RoutingDataSource routing = RoutingDataSource.builder(watcher).user("postgres")
@@ -274,24 +258,6 @@ class DowntimeBenchmarkIT {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-        }
-    }
-
-    /** HAProxy in the foreground with a configuration of its own; stopped on close. */
-    static final class HaproxyProcess implements AutoCloseable {
-        private final Process process;
-
-        HaproxyProcess(String config) throws Exception {
-            Path cfg = KitRun.get().newDirectory("haproxy").resolve("haproxy.cfg");
-            Files.writeString(cfg, config);
-            process = new ProcessBuilder(HAPROXY.toString(), "-f", cfg.toString(), "-db").redirectErrorStream(true)
-                    .redirectOutput(cfg.resolveSibling("haproxy.log").toFile()).start();
-        }
-
-        @Override
-        public void close() throws Exception {
-            process.destroy();
-            process.waitFor();
         }
     }
 

@@ -3,22 +3,20 @@ package io.pgsentinel.sentinel.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgsentinel.localcluster.Await;
-import io.pgsentinel.localcluster.KitRun;
 import io.pgsentinel.localcluster.Ports;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
  * A real HAProxy (Debian's package, installed by .ci/run) with the configuration of
- * docs/haproxy.md in front of a test cluster: the write port follows the primary through a
+ * docs/haproxy.md (read from the file) in front of a test cluster: the write port follows the primary through a
  * failover, the read port reaches replicas only, the synchronous port ({@code GET /sync}) the
  * synchronous standby only.
  */
@@ -39,8 +37,7 @@ class HaproxyIT {
 
     @Test
     void theWritePortFollowsTheFailoverAndTheReadPortReachesReplicasOnly() throws Exception {
-        Path haproxy = Path.of("/usr/sbin/haproxy");
-        assertThat(Files.isExecutable(haproxy)).as("HAProxy is installed (.ci/run installs Debian's haproxy)").isTrue();
+        assertThat(HaproxyProcess.installed()).as("HAProxy is installed (.ci/run installs Debian's haproxy)").isTrue();
         // synchronous quorum mode with node3 tagged nosync: node2 alone is a synchronous standby
         try (SentinelCluster cluster = SentinelCluster.start(2, y -> (y.contains("  id: node3\n")
                 ? y.replaceFirst("node:\n", "node:\n  tags:\n    nosync: true\n") : y)
@@ -50,42 +47,9 @@ class HaproxyIT {
             int write = Ports.free();
             int read = Ports.free();
             int sync = Ports.free();
-            String servers = cluster.haproxyServers();
-            String config = """
-                    global
-                        maxconn 200
-                    defaults
-                        mode tcp
-                        timeout connect 2s
-                        timeout client 30s
-                        timeout server 30s
-                        timeout check 1s
-                    listen postgres_write
-                        bind 127.0.0.1:%d
-                        option httpchk GET /primary
-                        http-check expect status 200
-                        default-server inter 1s downinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions
-                    %s
-                    listen postgres_read
-                        bind 127.0.0.1:%d
-                        balance roundrobin
-                        option httpchk GET /replica?lag=16MB
-                        http-check expect status 200
-                        default-server inter 1s downinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions
-                    %s
-                    listen postgres_sync
-                        bind 127.0.0.1:%d
-                        balance roundrobin
-                        option httpchk GET /sync
-                        http-check expect status 200
-                        default-server inter 1s downinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions
-                    %s
-                    """.formatted(write, servers, read, servers, sync, servers);
-            Path cfg = KitRun.get().newDirectory("haproxy").resolve("haproxy.cfg");
-            Files.writeString(cfg, config);
-            Process proxy = new ProcessBuilder(haproxy.toString(), "-f", cfg.toString(), "-db")
-                    .redirectErrorStream(true).redirectOutput(cfg.resolveSibling("haproxy.log").toFile()).start();
-            try {
+            String config = HaproxyProcess.documented(
+                    Map.of("postgres_write", write, "postgres_read", read, "postgres_sync", sync), cluster.haproxyServers());
+            try (HaproxyProcess proxy = new HaproxyProcess(config)) {
                 int primaryPort = cluster.pg().primary().port();
                 Landing w = Await.value("the write port to reach the primary", SentinelCluster.WAIT, () -> through(write));
                 assertThat(w).isEqualTo(new Landing(primaryPort, false));
@@ -131,9 +95,6 @@ class HaproxyIT {
                     Landing r = through(read);
                     return r.inRecovery() && r.port() != after.port();
                 });
-            } finally {
-                proxy.destroyForcibly();
-                proxy.waitFor();
             }
         }
     }
