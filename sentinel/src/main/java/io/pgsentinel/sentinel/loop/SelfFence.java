@@ -69,7 +69,8 @@ public final class SelfFence implements Managed {
     private final Supplier<Peers> peers;
     private long heartbeats;
     private final AtomicBoolean zkLossFenced = new AtomicBoolean();
-    private final AtomicBoolean heartbeatPending = new AtomicBoolean();
+    /** The number of the heartbeat in flight, 0 when none: only its own answer clears it. */
+    private final java.util.concurrent.atomic.AtomicLong heartbeatPending = new java.util.concurrent.atomic.AtomicLong();
     private final ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "pg-sentinel-self-fence");
         t.setDaemon(true);
@@ -387,24 +388,30 @@ public final class SelfFence implements Managed {
      * others only read. For a primary only a write counts as contact: the leader sees writes.
      */
     private void heartbeat(long now, boolean primary) {
-        if (heartbeatPending.get() && now - heartbeatSentMillis < session.negotiatedSessionTimeoutMillis()) {
+        // a request sent before the connection was replaced waits for Curator's retry (up to seconds
+        // of back-off) and proves contact only as of when it was sent: after a reconnection a fresh
+        // one goes out at once, so that the new connection counts (the chaos suite saw a primary
+        // fence itself 50 ms before its leases came, its last contact held 1.5 s in the past by one)
+        boolean inFlight = heartbeatPending.get() != 0 && session.lastConnectedAtMillis() <= heartbeatSentMillis;
+        if (inFlight && now - heartbeatSentMillis < session.negotiatedSessionTimeoutMillis()) {
             return;
         }
-        if (primary && now - heartbeatSentMillis < 500) {
+        if (primary && now - heartbeatSentMillis < 500 && heartbeatPending.get() == 0) {
             return;
         }
-        heartbeatPending.set(true);
+        long number = ++heartbeats;
+        heartbeatPending.set(number);
         heartbeatSentMillis = now;
         long sent = now;
         try {
             if (primary) {
-                byte[] beat = Long.toString(++heartbeats).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                byte[] beat = Long.toString(number).getBytes(java.nio.charset.StandardCharsets.UTF_8);
                 session.client().create().orSetData().withMode(org.apache.zookeeper.CreateMode.EPHEMERAL)
                         .inBackground((c, event) -> {
                             if (event.getResultCode() == KeeperException.Code.OK.intValue()) {
                                 contact(sent);
                             }
-                            heartbeatPending.set(false);
+                            heartbeatPending.compareAndSet(number, 0);
                         }).forPath(heartbeatPath, beat);
             } else {
                 session.client().checkExists().inBackground((c, event) -> {
@@ -412,11 +419,11 @@ public final class SelfFence implements Managed {
                             || event.getResultCode() == KeeperException.Code.NONODE.intValue()) {
                         contact(sent);
                     }
-                    heartbeatPending.set(false);
+                    heartbeatPending.compareAndSet(number, 0);
                 }).forPath(session.paths().base());
             }
         } catch (Exception e) {
-            heartbeatPending.set(false);
+            heartbeatPending.compareAndSet(number, 0);
         }
     }
 

@@ -60,14 +60,44 @@ class FailsafeIT extends ClusterTest {
         return true;
     }
 
+    /**
+     * The primary's ZooKeeper connection is replaced while a heartbeat is in flight (a link that
+     * stalls, drops and refuses for a moment: its sentinel reconnects), and 1.5 s after its last
+     * answered heartbeat the quorum is lost. The sentinel had contact again after the reconnection,
+     * so its leases, granted once the others lose ZooKeeper too, come in time: it keeps serving.
+     * The chaos suite (seed -4726960877243733313: a majorities ring healed, then the quorum lost)
+     * saw the old primary fence itself 50 ms before the grants came: a heartbeat sent before the
+     * reconnection held back every new one until Curator's retry, so its last contact stayed 1.5 s
+     * in the past. (The plain outage is part of it: a healthy primary keeps serving while the
+     * quorum is lost, past its session's expiry.)
+     */
     @Test
-    void withFailsafeAZooKeeperOutageLeavesTheHealthyPrimaryServing() throws Exception {
+    void withFailsafeAZooKeeperOutageRightAfterThePrimarysConnectionWasReplacedLeavesItServing() throws Exception {
         start(true);
-        long pid = cluster.pg().primary().requirePostmasterPid();
+        List<TcpProxy> proxies = cluster.proxyZooKeeper("node1");
+        cluster.awaitTopology("node1's sentinel back, all streaming", t -> t.primary().id().equals("node1")
+                && t.replicas().stream().allMatch(r -> r.state().json().equals("streaming")));
+        PgNode primary = cluster.pg().primary();
+        long pid = primary.requirePostmasterPid();
+        String reconnected = "ZooKeeper connection RECONNECTED";
+        int reconnectsBefore = count(cluster.sentinel("node1").log(), reconnected);
+        // the moment a heartbeat is answered: the next goes out about 500 ms later
+        long beat = nextHeartbeat("node1");
+        // the fault's shape: stalled from +300 ms (the next heartbeat is sent into the stall), dropped
+        // at +600 ms and refused until +850 ms (Curator's retry of that heartbeat finds no connection
+        // and waits a second), then reconnected; the quorum is lost 1.5 s after the last answer
+        sleepUntil(beat + 300);
+        proxies.forEach(TcpProxy::blackhole);
+        sleepUntil(beat + 600);
+        proxies.forEach(TcpProxy::cut);
+        sleepUntil(beat + 850);
+        proxies.forEach(TcpProxy::restore);
+        Await.until("node1's sentinel to reconnect", SentinelCluster.WAIT, Duration.ofMillis(10),
+                () -> count(cluster.sentinel("node1").log(), reconnected) > reconnectsBefore);
+        sleepUntil(beat + 1500);
         cluster.zk().loseQuorum();
         // well past half the session timeout (when it would fence) and past the session expiry
-        assertThat(primaryServesThroughout(cluster.pg().primary(), Duration.ofSeconds(12))).as("the primary kept serving")
-                .isTrue();
+        assertThat(primaryServesThroughout(primary, Duration.ofSeconds(10))).as("node1 kept serving").isTrue();
         assertThat(cluster.sentinel("node1").log()).contains("failsafe: quorum of leases");
         assertThat(cluster.sentinel("node2").log() + cluster.sentinel("node3").log()).contains("lease granted to node1");
         cluster.zk().restoreAll();
@@ -75,8 +105,32 @@ class FailsafeIT extends ClusterTest {
                 .allMatch(r -> r.state().json().equals("streaming")));
         assertThat(after.epoch()).isEqualTo(1);
         assertThat(after.primary().id()).isEqualTo("node1");
-        assertThat(cluster.pg().primary().requirePostmasterPid()).as("never restarted").isEqualTo(pid);
+        assertThat(primary.requirePostmasterPid()).as("never restarted").isEqualTo(pid);
         sampler.assertNeverTwoWritable();
+    }
+
+    private static int count(String text, String what) {
+        return text.split(java.util.regex.Pattern.quote(what), -1).length - 1;
+    }
+
+    /** Waits for the next write of {@code id}'s heartbeat node; returns when it was seen (System.nanoTime() in ms). */
+    private long nextHeartbeat(String id) throws Exception {
+        String path = cluster.paths().heartbeat(id);
+        int version = Await.value(id + "'s heartbeat node", SentinelCluster.WAIT, () -> {
+            var stat = cluster.zkClient().checkExists().forPath(path);
+            return stat == null ? null : stat.getVersion();
+        });
+        return Await.value(id + "'s next heartbeat", SentinelCluster.WAIT, Duration.ofMillis(5), () -> {
+            var stat = cluster.zkClient().checkExists().forPath(path);
+            return stat != null && stat.getVersion() != version ? System.nanoTime() / 1_000_000 : null;
+        });
+    }
+
+    private static void sleepUntil(long millis) throws InterruptedException {
+        long left = millis - System.nanoTime() / 1_000_000;
+        if (left > 0) {
+            Thread.sleep(left);
+        }
     }
 
     /**
